@@ -1,0 +1,45 @@
+use crate::engine::InvalidArg;
+use crate::store::StoreError;
+
+/// Stable `error.code` values thrown to JS.
+pub enum Code {
+    InvalidArg,
+    Closed,
+    StoreUnavailable,
+    StoreCorrupt,
+    StoreVersion,
+}
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        match self {
+            Code::InvalidArg => "ERR_TASK_GUARD_INVALID_ARG",
+            Code::Closed => "ERR_TASK_GUARD_CLOSED",
+            Code::StoreUnavailable => "ERR_TASK_GUARD_STORE_UNAVAILABLE",
+            Code::StoreCorrupt => "ERR_TASK_GUARD_STORE_CORRUPT",
+            Code::StoreVersion => "ERR_TASK_GUARD_STORE_VERSION",
+        }
+    }
+}
+
+pub type Error = napi::Error<Code>;
+pub type Result<T> = std::result::Result<T, Error>;
+
+pub fn invalid(msg: impl Into<String>) -> Error {
+    napi::Error::new(Code::InvalidArg, msg.into())
+}
+
+impl From<InvalidArg> for Error {
+    fn from(e: InvalidArg) -> Self {
+        invalid(e.0)
+    }
+}
+
+pub fn store_error(e: StoreError) -> Error {
+    let code = match &e {
+        StoreError::Unavailable(_) => Code::StoreUnavailable,
+        StoreError::Corrupt(_) => Code::StoreCorrupt,
+        StoreError::Version(_) => Code::StoreVersion,
+    };
+    napi::Error::new(code, e.to_string())
+}

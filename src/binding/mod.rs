@@ -1,0 +1,7 @@
+//! The napi layer: converts between JS values and the engine's types. It
+//! decides nothing about guards.
+
+mod errors;
+mod guard;
+mod options;
+mod replies;

@@ -1,0 +1,176 @@
+//! Engine replies as JS objects. The hot path (a plain `acquired`, and every
+//! release/heartbeat) returns a bare string or number and writes its numbers
+//! into the shared `out` array, because each property a native call sets on a
+//! JS object costs about as much as the whole JS-side guard; the JS facade
+//! builds those objects itself.
+
+use napi_derive::napi;
+
+use crate::engine::{Event, EventKind, GuardView, HeartbeatReply, ReleaseReply, RunSummary};
+
+pub const RELEASED: u32 = 0;
+pub const LOST: u32 = 1;
+pub const NOT_OWNER: u32 = 2;
+pub const ALREADY_RELEASED: u32 = 3;
+pub const EXTENDED: u32 = 0;
+
+#[napi(object)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub fencing_token: f64,
+    pub started_at: f64,
+    pub expires_at: f64,
+    pub owner: Option<String>,
+    pub attempt: u32,
+}
+
+impl From<RunSummary> for RunInfo {
+    fn from(r: RunSummary) -> Self {
+        RunInfo {
+            run_id: r.run_id,
+            fencing_token: r.fencing_token as f64,
+            started_at: r.started_at as f64,
+            expires_at: r.expires_at as f64,
+            owner: r.owner,
+            attempt: r.attempt,
+        }
+    }
+}
+
+/// Every acquire answer but a plain `acquired`.
+#[napi(object)]
+pub struct AcquireDetail {
+    pub status: String,
+    pub run: Option<RunInfo>,
+    pub healed_from: Option<RunInfo>,
+    pub failed_run_id: Option<String>,
+    pub failed_at: Option<f64>,
+    pub error: Option<String>,
+    pub attempt: Option<u32>,
+}
+
+#[napi(object)]
+pub struct ApproveOut {
+    pub status: String,
+    pub failed_run_id: Option<String>,
+    pub approved_at: Option<f64>,
+    pub next_attempt: Option<u32>,
+}
+
+#[napi(object)]
+pub struct GuardOut {
+    pub key: String,
+    pub state: String,
+    pub run_id: String,
+    pub fencing_token: f64,
+    pub owner: Option<String>,
+    pub started_at: f64,
+    pub expires_at: f64,
+    pub attempt: u32,
+    /// JSON text; the facade parses it.
+    pub meta: Option<String>,
+    pub failed_at: Option<f64>,
+    pub error: Option<String>,
+    pub approved_at: Option<f64>,
+    pub approved_by: Option<String>,
+    pub reason: Option<String>,
+}
+
+impl GuardOut {
+    pub fn new(key: String, v: GuardView) -> Self {
+        GuardOut {
+            key,
+            state: v.state.as_str().to_owned(),
+            run_id: v.run_id,
+            fencing_token: v.fencing_token as f64,
+            owner: v.owner,
+            started_at: v.started_at as f64,
+            expires_at: v.expires_at as f64,
+            attempt: v.attempt,
+            meta: v.meta,
+            failed_at: v.failed_at.map(|t| t as f64),
+            error: v.error,
+            approved_at: v.approved_at.map(|t| t as f64),
+            approved_by: v.approved_by,
+            reason: v.reason,
+        }
+    }
+}
+
+#[napi(object)]
+pub struct CountsOut {
+    pub running: f64,
+    pub stale: f64,
+    pub failed: f64,
+    pub approved: f64,
+}
+
+#[napi(object)]
+pub struct InspectOut {
+    pub now: f64,
+    pub guards: Vec<GuardOut>,
+    pub counts: CountsOut,
+}
+
+#[napi(object)]
+pub struct EventOut {
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub key: String,
+    pub run_id: String,
+    pub at: f64,
+    /// conflict: why the caller was turned away.
+    pub status: Option<String>,
+    /// released: how the run ended.
+    pub release_status: Option<String>,
+    /// healed: the run that replaced the stale one.
+    pub healed_by: Option<String>,
+    /// failed: 'released' or 'stale'.
+    pub cause: Option<String>,
+}
+
+impl EventOut {
+    pub fn new(e: Event, key: &str, at: i64) -> Self {
+        let mut out = EventOut {
+            kind: e.kind.as_str().to_owned(),
+            key: key.to_owned(),
+            run_id: e.run_id,
+            at: at as f64,
+            status: None,
+            release_status: None,
+            healed_by: None,
+            cause: None,
+        };
+        match e.kind {
+            EventKind::Conflict => out.status = e.detail,
+            EventKind::Released => out.release_status = e.detail,
+            EventKind::Healed => out.healed_by = e.detail,
+            EventKind::Failed => out.cause = e.detail,
+            EventKind::Acquired | EventKind::Approved => {}
+        }
+        out
+    }
+}
+
+pub fn release_code(r: &ReleaseReply, out: &mut [f64]) -> u32 {
+    match r {
+        ReleaseReply::Released { ended_at, .. } => {
+            out[0] = *ended_at as f64;
+            RELEASED
+        }
+        ReleaseReply::Lost => LOST,
+        ReleaseReply::NotOwner => NOT_OWNER,
+        ReleaseReply::AlreadyReleased => ALREADY_RELEASED,
+    }
+}
+
+pub fn heartbeat_code(r: &HeartbeatReply, out: &mut [f64]) -> u32 {
+    match r {
+        HeartbeatReply::Extended { expires_at } => {
+            out[0] = *expires_at as f64;
+            EXTENDED
+        }
+        HeartbeatReply::Lost => LOST,
+        HeartbeatReply::NotOwner => NOT_OWNER,
+    }
+}

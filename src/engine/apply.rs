@@ -1,0 +1,259 @@
+use super::command::{Acquire, ApproveRetry, Command, Heartbeat, Release, ReleaseStatus};
+use super::limits::MAX_ERROR_BYTES;
+use super::policy::{OnStale, Policy};
+use super::record::{Approval, EndedHow, Failure, FailureCause, Phase, Record, Run};
+use super::reply::{AcquireReply, ApproveReply, HeartbeatReply, ReleaseReply, Reply, RunSummary};
+
+/// What a store hands to `apply` besides the record: the one clock reading for
+/// this command, the policy, and how to mint ids (kept out of the engine so
+/// `apply` stays deterministic and testable).
+pub struct Context<'a> {
+    pub now: i64,
+    pub policy: &'a Policy,
+    /// The largest fencing token of any record this store has purged; a store
+    /// that never purges passes 0.
+    pub fence_floor: u64,
+    /// Given `now`, so time-ordered ids (UUID v7) need no second clock read.
+    pub new_run_id: &'a mut dyn FnMut(i64) -> String,
+}
+
+pub struct Applied {
+    pub reply: Reply,
+    /// False when the record is untouched: the store must not write it.
+    pub changed: bool,
+}
+
+/// The guard's state machine: the only place where its semantics live.
+pub fn apply(record: &mut Record, command: Command, ctx: &mut Context) -> Applied {
+    let (reply, changed) = match command {
+        Command::Acquire(c) => {
+            let (r, ch) = acquire(record, c, ctx);
+            (Reply::Acquire(r), ch)
+        }
+        Command::Release(c) => {
+            let (r, ch) = release(record, c, ctx.now);
+            (Reply::Release(r), ch)
+        }
+        Command::Heartbeat(c) => {
+            let (r, ch) = heartbeat(record, c, ctx.now);
+            (Reply::Heartbeat(r), ch)
+        }
+        Command::ApproveRetry(c) => {
+            let (r, ch) = approve(record, c, ctx);
+            (Reply::ApproveRetry(r), ch)
+        }
+    };
+    if changed {
+        record.updated_at = ctx.now;
+    }
+    Applied { reply, changed }
+}
+
+/// Strictly above the key's last token and the store's purge floor; also above
+/// the clock (in µs-of-ms units) so a key whose record was purged by a store
+/// that cannot keep a floor (one without cross-key state) still moves forward.
+fn next_fence(record: &Record, ctx: &Context) -> u64 {
+    let by_clock = (ctx.now.max(0) as u64).saturating_mul(1000);
+    (record.last_fence.max(ctx.fence_floor) + 1).max(by_clock)
+}
+
+fn acquire(rec: &mut Record, cmd: Acquire, ctx: &mut Context) -> (AcquireReply, bool) {
+    let now = ctx.now;
+    match &rec.phase {
+        Phase::Idle => (grant(rec, cmd, 1, None, ctx), true),
+        Phase::Running(run) if !run.is_expired(now) => {
+            (AcquireReply::AlreadyRunning(RunSummary::from(run)), false)
+        }
+        Phase::Running(run) => match ctx.policy.on_stale {
+            OnStale::Heal => {
+                let stale = RunSummary::from(run);
+                rec.remember(stale.run_id.clone(), now, EndedHow::Healed);
+                let attempt = stale.attempt + 1;
+                (grant(rec, cmd, attempt, Some(stale), ctx), true)
+            }
+            OnStale::Fail => {
+                let f = fail_stale(rec, now);
+                (awaiting(f, true), true)
+            }
+        },
+        Phase::Failed(f) => (awaiting(f, false), false),
+        Phase::Approved(f, _) => {
+            let how = match f.cause {
+                FailureCause::Released => EndedHow::Released(ReleaseStatus::Failed),
+                FailureCause::Stale => EndedHow::Expired,
+            };
+            let (id, at, attempt) = (f.run.run_id.clone(), f.failed_at, f.run.attempt + 1);
+            rec.remember(id, at, how);
+            (grant(rec, cmd, attempt, None, ctx), true)
+        }
+    }
+}
+
+fn grant(
+    rec: &mut Record,
+    cmd: Acquire,
+    attempt: u32,
+    healed_from: Option<RunSummary>,
+    ctx: &mut Context,
+) -> AcquireReply {
+    let ttl_ms = cmd.ttl_ms.unwrap_or(ctx.policy.default_ttl_ms);
+    let fencing_token = next_fence(rec, ctx);
+    let run = Run {
+        run_id: (ctx.new_run_id)(ctx.now),
+        fencing_token,
+        started_at: ctx.now,
+        expires_at: ctx.now.saturating_add(ttl_ms as i64),
+        ttl_ms,
+        owner: cmd.owner,
+        attempt,
+        meta: cmd.meta,
+    };
+    let summary = RunSummary::from(&run);
+    rec.last_fence = fencing_token;
+    rec.phase = Phase::Running(run);
+    AcquireReply::Acquired {
+        run: summary,
+        healed_from,
+    }
+}
+
+fn awaiting(f: &Failure, newly_failed: bool) -> AcquireReply {
+    AcquireReply::AwaitingApproval {
+        failed_run_id: f.run.run_id.clone(),
+        failed_at: f.failed_at,
+        error: f.error.clone(),
+        attempt: f.run.attempt,
+        newly_failed,
+    }
+}
+
+/// Turns the running (expired) run into a failure awaiting approval.
+fn fail_stale(rec: &mut Record, now: i64) -> &Failure {
+    let Phase::Running(run) = std::mem::replace(&mut rec.phase, Phase::Idle) else {
+        unreachable!("fail_stale is only called on a running record")
+    };
+    let error = format!(
+        "run went stale: no heartbeat or release before its expiry at {}",
+        run.expires_at
+    );
+    rec.phase = Phase::Failed(Failure {
+        run,
+        failed_at: now,
+        error: Some(error),
+        cause: FailureCause::Stale,
+    });
+    match &rec.phase {
+        Phase::Failed(f) => f,
+        _ => unreachable!(),
+    }
+}
+
+fn release(rec: &mut Record, cmd: Release, now: i64) -> (ReleaseReply, bool) {
+    match &rec.phase {
+        Phase::Running(run) if run.run_id == cmd.run_id => {
+            let Phase::Running(run) = std::mem::replace(&mut rec.phase, Phase::Idle) else {
+                unreachable!()
+            };
+            if cmd.status == ReleaseStatus::Failed {
+                rec.phase = Phase::Failed(Failure {
+                    run,
+                    failed_at: now,
+                    error: cmd.error.map(truncate_error),
+                    cause: FailureCause::Released,
+                });
+            } else {
+                rec.remember(run.run_id, now, EndedHow::Released(cmd.status));
+            }
+            let reply = ReleaseReply::Released {
+                status: cmd.status,
+                ended_at: now,
+            };
+            (reply, true)
+        }
+        Phase::Failed(f) | Phase::Approved(f, _) if f.run.run_id == cmd.run_id => {
+            let reply = match f.cause {
+                FailureCause::Released => ReleaseReply::AlreadyReleased,
+                FailureCause::Stale => ReleaseReply::Lost,
+            };
+            (reply, false)
+        }
+        _ => {
+            let reply = match rec.ended(&cmd.run_id).map(|e| e.how) {
+                Some(EndedHow::Released(_)) => ReleaseReply::AlreadyReleased,
+                Some(EndedHow::Healed | EndedHow::Expired) => ReleaseReply::Lost,
+                None => ReleaseReply::NotOwner,
+            };
+            (reply, false)
+        }
+    }
+}
+
+fn heartbeat(rec: &mut Record, cmd: Heartbeat, now: i64) -> (HeartbeatReply, bool) {
+    match &mut rec.phase {
+        Phase::Running(run) if run.run_id == cmd.run_id => {
+            // A run past its expiry that nobody replaced yet is still this owner's.
+            let ttl = cmd.ttl_ms.unwrap_or(run.ttl_ms);
+            run.ttl_ms = ttl;
+            run.expires_at = now.saturating_add(ttl as i64);
+            (
+                HeartbeatReply::Extended {
+                    expires_at: run.expires_at,
+                },
+                true,
+            )
+        }
+        Phase::Failed(f) | Phase::Approved(f, _) if f.run.run_id == cmd.run_id => {
+            (HeartbeatReply::Lost, false)
+        }
+        _ => {
+            if rec.ended(&cmd.run_id).is_some() {
+                (HeartbeatReply::Lost, false)
+            } else {
+                (HeartbeatReply::NotOwner, false)
+            }
+        }
+    }
+}
+
+fn approve(rec: &mut Record, cmd: ApproveRetry, ctx: &Context) -> (ApproveReply, bool) {
+    let now = ctx.now;
+    let newly_failed = match &rec.phase {
+        Phase::Failed(_) => false,
+        // Under `onStale: 'fail'` a stale run already stands for a failure awaiting a
+        // human; approving it is that human's decision, so it need not wait for an acquire.
+        Phase::Running(run) if run.is_expired(now) && ctx.policy.on_stale == OnStale::Fail => {
+            fail_stale(rec, now);
+            true
+        }
+        _ => return (ApproveReply::NotFailed, false),
+    };
+    let Phase::Failed(f) = std::mem::replace(&mut rec.phase, Phase::Idle) else {
+        unreachable!()
+    };
+    let reply = ApproveReply::Approved {
+        failed_run_id: f.run.run_id.clone(),
+        approved_at: now,
+        next_attempt: f.run.attempt + 1,
+        newly_failed,
+    };
+    rec.phase = Phase::Approved(
+        f,
+        Approval {
+            approved_at: now,
+            approved_by: cmd.approved_by,
+            reason: cmd.reason,
+        },
+    );
+    (reply, true)
+}
+
+fn truncate_error(mut s: String) -> String {
+    if s.len() > MAX_ERROR_BYTES {
+        let mut cut = MAX_ERROR_BYTES;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+    s
+}

@@ -1,0 +1,70 @@
+use serde::{Deserialize, Serialize};
+
+use super::error::InvalidArg;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReleaseStatus {
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl ReleaseStatus {
+    pub fn parse(s: &str) -> Result<Self, InvalidArg> {
+        match s {
+            "succeeded" => Ok(Self::Succeeded),
+            "failed" => Ok(Self::Failed),
+            "cancelled" => Ok(Self::Cancelled),
+            other => Err(InvalidArg::new(format!(
+                "status must be 'succeeded', 'failed' or 'cancelled', not {other:?}"
+            ))),
+        }
+    }
+
+    /// The facade passes the status as its index in `ALL`, sparing a string conversion.
+    pub const ALL: [ReleaseStatus; 3] = [Self::Succeeded, Self::Failed, Self::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Acquire {
+    pub owner: Option<String>,
+    /// `None`: the policy's default.
+    pub ttl_ms: Option<u64>,
+    pub meta: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Release {
+    pub run_id: String,
+    pub status: ReleaseStatus,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heartbeat {
+    pub run_id: String,
+    /// `None`: the run's own ttl.
+    pub ttl_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApproveRetry {
+    pub approved_by: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Command {
+    Acquire(Acquire),
+    Release(Release),
+    Heartbeat(Heartbeat),
+    ApproveRetry(ApproveRetry),
+}

@@ -1,0 +1,102 @@
+use super::command::ReleaseStatus;
+use super::reply::{AcquireReply, ApproveReply, ReleaseReply, Reply};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    Acquired,
+    Conflict,
+    Released,
+    Failed,
+    Approved,
+    Healed,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Acquired => "acquired",
+            Self::Conflict => "conflict",
+            Self::Released => "released",
+            Self::Failed => "failed",
+            Self::Approved => "approved",
+            Self::Healed => "healed",
+        }
+    }
+}
+
+/// Something that happened to a guard, for observers. `run_id` is the run the
+/// event is about (for a conflict: the run that blocked the caller).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub run_id: String,
+    /// healed: the run that replaced it; conflict: 'already_running' or 'awaiting_approval';
+    /// released: the status.
+    pub detail: Option<String>,
+}
+
+fn ev(kind: EventKind, run_id: &str, detail: Option<&str>) -> Event {
+    Event {
+        kind,
+        run_id: run_id.to_owned(),
+        detail: detail.map(str::to_owned),
+    }
+}
+
+/// The events a reply stands for. Derived, not stored, so stores stay unaware of them.
+pub fn events_of(reply: &Reply) -> Vec<Event> {
+    use EventKind::*;
+    match reply {
+        Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => {
+            let mut out = Vec::with_capacity(2);
+            if let Some(old) = healed_from {
+                out.push(ev(Healed, &old.run_id, Some(&run.run_id)));
+            }
+            out.push(ev(Acquired, &run.run_id, None));
+            out
+        }
+        Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
+            vec![ev(Conflict, &run.run_id, Some("already_running"))]
+        }
+        Reply::Acquire(AcquireReply::AwaitingApproval {
+            failed_run_id,
+            newly_failed,
+            ..
+        }) => {
+            let mut out = Vec::with_capacity(2);
+            if *newly_failed {
+                out.push(ev(Failed, failed_run_id, Some("stale")));
+            }
+            out.push(ev(Conflict, failed_run_id, Some("awaiting_approval")));
+            out
+        }
+        Reply::ApproveRetry(ApproveReply::Approved {
+            failed_run_id,
+            newly_failed,
+            ..
+        }) => {
+            let mut out = Vec::with_capacity(2);
+            if *newly_failed {
+                out.push(ev(Failed, failed_run_id, Some("stale")));
+            }
+            out.push(ev(Approved, failed_run_id, None));
+            out
+        }
+        // Release replies do not carry the run id: the binding knows it from the call.
+        _ => Vec::new(),
+    }
+}
+
+/// Events of a release, which names its run in the command rather than the reply.
+pub fn release_events(reply: &ReleaseReply, run_id: &str) -> Vec<Event> {
+    match reply {
+        ReleaseReply::Released {
+            status: ReleaseStatus::Failed,
+            ..
+        } => vec![ev(EventKind::Failed, run_id, Some("released"))],
+        ReleaseReply::Released { status, .. } => {
+            vec![ev(EventKind::Released, run_id, Some(status.as_str()))]
+        }
+        _ => Vec::new(),
+    }
+}

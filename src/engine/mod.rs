@@ -1,0 +1,32 @@
+//! Guard semantics, and nothing else: no I/O, no clock, no napi.
+//!
+//! Every store funnels each command through [`apply`] on one key's [`Record`]
+//! while holding whatever makes that key atomic (a lock, a transaction, a
+//! compare-and-set), so all backends agree on what a command means.
+
+mod apply;
+mod command;
+mod error;
+mod events;
+mod inspect;
+mod key;
+mod limits;
+mod policy;
+mod record;
+mod reply;
+
+pub use apply::{apply, Applied, Context};
+pub use command::{Acquire, ApproveRetry, Command, Heartbeat, Release, ReleaseStatus};
+pub use error::InvalidArg;
+pub use events::{events_of, release_events, Event, EventKind};
+pub use inspect::{view, Counts, DerivedState, GuardView};
+pub use key::{storage_key, validate_key, validate_namespace, validate_text, NAMESPACE_SEPARATOR};
+pub use limits::*;
+pub use policy::{OnStale, Policy};
+pub use record::{Ended, EndedHow, Failure, FailureCause, Phase, Record, Run};
+pub use reply::{AcquireReply, ApproveReply, HeartbeatReply, ReleaseReply, Reply, RunSummary};
+
+#[cfg(test)]
+mod model_tests;
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,146 @@
+//! Random command sequences against a deliberately naive model of the rules.
+use proptest::prelude::*;
+
+use super::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Acquire { ttl: u64 },
+    Release { which: usize, status: u8 },
+    Heartbeat { which: usize },
+    Approve,
+    Tick(i64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (1u64..50).prop_map(|ttl| Op::Acquire { ttl }),
+        (0usize..8, 0u8..3).prop_map(|(which, status)| Op::Release { which, status }),
+        (0usize..8).prop_map(|which| Op::Heartbeat { which }),
+        Just(Op::Approve),
+        (0i64..60).prop_map(Op::Tick),
+    ]
+}
+
+/// What the rules say, tracked independently of `Record`.
+#[derive(Default)]
+struct Model {
+    live: Option<(String, i64)>, // run id, expires_at
+    failed: Option<String>,
+    approved: bool,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    #[test]
+    fn random_sequences_keep_the_invariants(
+        ops in proptest::collection::vec(op(), 1..120),
+        fail_on_stale in any::<bool>(),
+    ) {
+        let mut policy = Policy::default();
+        if fail_on_stale { policy.on_stale = OnStale::Fail; }
+        let mut rec = Record::default();
+        let mut now = 0i64;
+        let mut n = 0u32;
+        let mut granted: Vec<String> = Vec::new();
+        let mut last_fence = 0u64;
+        let mut m = Model::default();
+
+        for op in ops {
+            let mut gen = |_| { n += 1; format!("r{n}") };
+            let mut ctx = Context { now, policy: &policy, fence_floor: 0, new_run_id: &mut gen };
+            match op {
+                Op::Tick(d) => { now += d; continue; }
+                Op::Acquire { ttl } => {
+                    let cmd = Command::Acquire(Acquire { owner: None, ttl_ms: Some(ttl), meta: None });
+                    let a = apply(&mut rec, cmd, &mut ctx);
+                    let Reply::Acquire(r) = a.reply else { panic!() };
+                    let stale_live = m.live.as_ref().map(|(_, exp)| now >= *exp);
+                    match r {
+                        AcquireReply::Acquired { run, healed_from } => {
+                            prop_assert!(m.failed.is_none() || m.approved, "failed run became acquirable without approval");
+                            match (&m.live, stale_live) {
+                                (Some((id, _)), Some(true)) => {
+                                    prop_assert!(!fail_on_stale);
+                                    prop_assert_eq!(&healed_from.unwrap().run_id, id);
+                                }
+                                (Some(_), _) => prop_assert!(false, "two live runs"),
+                                (None, _) => prop_assert!(healed_from.is_none()),
+                            }
+                            prop_assert!(run.fencing_token > last_fence, "fence did not increase");
+                            last_fence = run.fencing_token;
+                            m.live = Some((run.run_id.clone(), run.expires_at));
+                            m.failed = None;
+                            m.approved = false;
+                            granted.push(run.run_id);
+                        }
+                        AcquireReply::AlreadyRunning(run) => {
+                            prop_assert_eq!(stale_live, Some(false));
+                            prop_assert_eq!(&Some(run.run_id), &m.live.as_ref().map(|l| l.0.clone()));
+                            prop_assert!(!a.changed);
+                        }
+                        AcquireReply::AwaitingApproval { failed_run_id, newly_failed, .. } => {
+                            if newly_failed {
+                                prop_assert!(fail_on_stale && stale_live == Some(true));
+                                m.failed = m.live.take().map(|l| l.0);
+                            }
+                            prop_assert!(!m.approved);
+                            prop_assert_eq!(Some(failed_run_id), m.failed.clone());
+                        }
+                    }
+                }
+                Op::Release { which, status } => {
+                    let Some(id) = granted.get(which % granted.len().max(1)).cloned() else { continue };
+                    let status = [ReleaseStatus::Succeeded, ReleaseStatus::Failed, ReleaseStatus::Cancelled][status as usize];
+                    let cmd = Command::Release(Release { run_id: id.clone(), status, error: None });
+                    let a = apply(&mut rec, cmd, &mut ctx);
+                    let Reply::Release(r) = a.reply else { panic!() };
+                    let is_live = m.live.as_ref().map(|l| l.0 == id).unwrap_or(false);
+                    prop_assert_eq!(matches!(r, ReleaseReply::Released { .. }), is_live);
+                    if is_live {
+                        m.live = None;
+                        if status == ReleaseStatus::Failed { m.failed = Some(id); m.approved = false; }
+                    } else {
+                        prop_assert!(!a.changed);
+                    }
+                }
+                Op::Heartbeat { which } => {
+                    let Some(id) = granted.get(which % granted.len().max(1)).cloned() else { continue };
+                    let a = apply(&mut rec, Command::Heartbeat(Heartbeat { run_id: id.clone(), ttl_ms: None }), &mut ctx);
+                    let Reply::Heartbeat(r) = a.reply else { panic!() };
+                    let is_live = m.live.as_ref().map(|l| l.0 == id).unwrap_or(false);
+                    match r {
+                        HeartbeatReply::Extended { expires_at } => {
+                            prop_assert!(is_live);
+                            m.live.as_mut().unwrap().1 = expires_at;
+                        }
+                        _ => prop_assert!(!is_live),
+                    }
+                }
+                Op::Approve => {
+                    let a = apply(&mut rec, Command::ApproveRetry(ApproveRetry { approved_by: None, reason: None }), &mut ctx);
+                    let Reply::ApproveRetry(r) = a.reply else { panic!() };
+                    let stale_fail = fail_on_stale && m.live.as_ref().map(|l| now >= l.1).unwrap_or(false);
+                    match r {
+                        ApproveReply::Approved { newly_failed, .. } => {
+                            prop_assert!((m.failed.is_some() && !m.approved) || stale_fail);
+                            if newly_failed { m.failed = m.live.take().map(|l| l.0); }
+                            m.approved = true;
+                        }
+                        ApproveReply::NotFailed => prop_assert!(!stale_fail && (m.failed.is_none() || m.approved)),
+                    }
+                }
+            }
+            // The record's own view agrees with the model.
+            let state = view(&rec, now).map(|v| v.state);
+            let expected = match (&m.live, &m.failed, m.approved) {
+                (Some((_, exp)), _, _) if now >= *exp => Some(DerivedState::Stale),
+                (Some(_), _, _) => Some(DerivedState::Running),
+                (None, Some(_), true) => Some(DerivedState::Approved),
+                (None, Some(_), false) => Some(DerivedState::Failed),
+                (None, None, _) => None,
+            };
+            prop_assert_eq!(state, expected);
+        }
+    }
+}

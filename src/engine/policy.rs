@@ -1,0 +1,27 @@
+use super::limits::{DEFAULT_RETENTION_MS, DEFAULT_TTL_MS};
+
+/// What the next acquire does with a run that is past its expiry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnStale {
+    /// Replace it; the reply names the run it replaced.
+    Heal,
+    /// Record it as failed, so a human decides (approveRetry) before it runs again.
+    Fail,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub default_ttl_ms: u64,
+    pub on_stale: OnStale,
+    pub retention_ms: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            default_ttl_ms: DEFAULT_TTL_MS,
+            on_stale: OnStale::Heal,
+            retention_ms: DEFAULT_RETENTION_MS,
+        }
+    }
+}

@@ -1,0 +1,82 @@
+use super::command::ReleaseStatus;
+use super::record::Run;
+
+/// The public face of a run, as conflict and heal answers show it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub fencing_token: u64,
+    pub started_at: i64,
+    pub expires_at: i64,
+    pub owner: Option<String>,
+    pub attempt: u32,
+}
+
+impl From<&Run> for RunSummary {
+    fn from(r: &Run) -> Self {
+        RunSummary {
+            run_id: r.run_id.clone(),
+            fencing_token: r.fencing_token,
+            started_at: r.started_at,
+            expires_at: r.expires_at,
+            owner: r.owner.clone(),
+            attempt: r.attempt,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AcquireReply {
+    Acquired {
+        run: RunSummary,
+        healed_from: Option<RunSummary>,
+    },
+    AlreadyRunning(RunSummary),
+    AwaitingApproval {
+        failed_run_id: String,
+        failed_at: i64,
+        error: Option<String>,
+        attempt: u32,
+        /// The failure was recorded by this very acquire (a stale run under `onStale: 'fail'`).
+        newly_failed: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReleaseReply {
+    Released {
+        status: ReleaseStatus,
+        ended_at: i64,
+    },
+    Lost,
+    NotOwner,
+    AlreadyReleased,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HeartbeatReply {
+    Extended { expires_at: i64 },
+    Lost,
+    NotOwner,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApproveReply {
+    Approved {
+        failed_run_id: String,
+        approved_at: i64,
+        /// The attempt number the next acquire will carry.
+        next_attempt: u32,
+        /// The approval first recorded a stale run as failed (`onStale: 'fail'`).
+        newly_failed: bool,
+    },
+    NotFailed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    Acquire(AcquireReply),
+    Release(ReleaseReply),
+    Heartbeat(HeartbeatReply),
+    ApproveRetry(ApproveReply),
+}

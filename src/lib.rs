@@ -1,0 +1,3 @@
+mod binding;
+mod engine;
+mod store;

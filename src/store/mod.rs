@@ -1,0 +1,58 @@
+//! Stores make one key's read-apply-write atomic and scan keys; they never
+//! decide what a command means (that is `engine::apply`).
+
+mod clock;
+mod error;
+mod inspect;
+mod memory;
+
+pub use clock::Clock;
+pub use error::StoreError;
+pub use inspect::{inspect, InspectFilter, Inspection};
+pub use memory::MemoryStore;
+
+use crate::engine::{Command, Policy, Record, Reply};
+
+pub struct Executed {
+    pub reply: Reply,
+    /// The store's clock reading the command was applied at.
+    pub now: i64,
+}
+
+pub trait Store: Send + Sync {
+    /// Applies `command` to `key`'s record atomically.
+    fn execute(&self, key: &str, command: Command, policy: &Policy)
+        -> Result<Executed, StoreError>;
+
+    /// Calls `visit` for every stored record whose key starts with `prefix`, and
+    /// returns the clock reading the scan is consistent with.
+    fn scan(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Record)) -> Result<i64, StoreError>;
+}
+
+/// A UUID v7 for a run starting at `now_ms`: unique, and sortable by start
+/// time in logs. Built from the clock reading the store already took and a
+/// thread-local RNG; `Uuid::now_v7` reads the clock again and locks a shared
+/// context, which cost more than the rest of an acquire.
+#[cfg(test)]
+#[test]
+fn run_ids_are_uuid_v7_with_the_given_time() {
+    let id = new_run_id(0x0123_4567_89ab);
+    let u = uuid::Uuid::parse_str(&id).unwrap();
+    assert_eq!(u.get_version_num(), 7);
+    assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
+    assert!(id.starts_with("01234567-89ab-7"));
+    assert_ne!(new_run_id(1), new_run_id(1));
+}
+
+pub fn new_run_id(now_ms: i64) -> String {
+    let random: u128 = rand::random();
+    let mut bytes = random.to_be_bytes();
+    bytes[..6].copy_from_slice(&(now_ms.max(0) as u64).to_be_bytes()[2..]);
+    bytes[6] = 0x70 | (bytes[6] & 0x0f);
+    bytes[8] = 0x80 | (bytes[8] & 0x3f);
+    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    uuid::Uuid::from_bytes(bytes)
+        .hyphenated()
+        .encode_lower(&mut buf)
+        .to_owned()
+}
