@@ -50,8 +50,10 @@ export interface EventOut {
 }
 
 /**
- * A plain grant returns its run id (numbers in `out`: fencingToken,
- * startedAt, expiresAt, attempt); every other answer returns an object.
+ * A plain grant and a conflict return the run id, followed by the owner for a
+ * conflict, with numbers in `out`: fencingToken, startedAt, expiresAt,
+ * attempt, then 0 (acquired) or 1 (already_running), then 1 if an owner
+ * follows. A heal and `awaiting_approval` return an object.
  */
 export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | AcquireDetail
 

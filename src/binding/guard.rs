@@ -11,7 +11,7 @@ use super::replies::*;
 use crate::engine::{
     events_of, release_events, storage_key, validate_key, validate_text, Acquire, AcquireReply,
     ApproveReply, ApproveRetry, Command, DerivedState, Event, Heartbeat, Release, ReleaseStatus,
-    Reply, MAX_META_BYTES, MAX_OWNER_BYTES, MAX_REASON_BYTES,
+    Reply, RunSummary, MAX_META_BYTES, MAX_OWNER_BYTES, MAX_REASON_BYTES,
 };
 use crate::store::{inspect, Executed, InspectFilter, MemoryStore, Store};
 
@@ -43,8 +43,8 @@ fn closed() -> super::errors::Error {
 #[napi]
 pub fn guard_open(options: NativeOptions, out: Float64Array) -> Result<Handle> {
     let settings = Settings::from_options(options)?;
-    if out.len() < 4 {
-        return Err(invalid("out must be a Float64Array of at least 4 numbers"));
+    if out.len() < 6 {
+        return Err(invalid("out must be a Float64Array of at least 6 numbers"));
     }
     let store = match settings.store {
         StoreUrl::Memory => Arc::new(MemoryStore::new(settings.policy.retention_ms)),
@@ -87,6 +87,22 @@ impl Guard {
         }
     }
 
+    fn compact(&self, run: RunSummary, status: f64) -> String {
+        self.with_out(|out| {
+            out[0] = run.fencing_token as f64;
+            out[1] = run.started_at as f64;
+            out[2] = run.expires_at as f64;
+            out[3] = run.attempt as f64;
+            out[4] = status;
+            out[5] = if run.owner.is_some() { 1.0 } else { 0.0 };
+        });
+        match run.owner {
+            // A run id is always 36 characters, so the facade splits at 36.
+            Some(owner) if status == RUN_ALREADY_RUNNING => run.run_id + &owner,
+            _ => run.run_id,
+        }
+    }
+
     fn with_out<T>(&self, f: impl FnOnce(&mut [f64]) -> T) -> T {
         let mut local = self.local.borrow_mut();
         // SAFETY: the array is the facade's private scratch space, read by the
@@ -95,8 +111,10 @@ impl Guard {
     }
 }
 
-/// A plain grant returns its run id (numbers in `out`: fencingToken,
-/// startedAt, expiresAt, attempt); every other answer returns an object.
+/// A plain grant and a conflict return the run id, followed by the owner for a
+/// conflict, with numbers in `out`: fencingToken, startedAt, expiresAt,
+/// attempt, then 0 (acquired) or 1 (already_running), then 1 if an owner
+/// follows. A heal and `awaiting_approval` return an object.
 #[napi]
 pub fn guard_acquire(
     g: &Handle,
@@ -124,28 +142,12 @@ pub fn guard_acquire(
         AcquireReply::Acquired {
             run,
             healed_from: None,
-        } => {
-            g.with_out(|out| {
-                out[0] = run.fencing_token as f64;
-                out[1] = run.started_at as f64;
-                out[2] = run.expires_at as f64;
-                out[3] = run.attempt as f64;
-            });
-            Either::A(run.run_id)
-        }
+        } => Either::A(g.compact(run, RUN_ACQUIRED)),
+        AcquireReply::AlreadyRunning(run) => Either::A(g.compact(run, RUN_ALREADY_RUNNING)),
         AcquireReply::Acquired { run, healed_from } => Either::B(AcquireDetail {
             status: "acquired".into(),
             run: Some(run.into()),
             healed_from: healed_from.map(Into::into),
-            failed_run_id: None,
-            failed_at: None,
-            error: None,
-            attempt: None,
-        }),
-        AcquireReply::AlreadyRunning(run) => Either::B(AcquireDetail {
-            status: "already_running".into(),
-            run: Some(run.into()),
-            healed_from: None,
             failed_run_id: None,
             failed_at: None,
             error: None,

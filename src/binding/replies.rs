@@ -13,6 +13,8 @@ pub const LOST: u32 = 1;
 pub const NOT_OWNER: u32 = 2;
 pub const ALREADY_RELEASED: u32 = 3;
 pub const EXTENDED: u32 = 0;
+pub const RUN_ACQUIRED: f64 = 0.0;
+pub const RUN_ALREADY_RUNNING: f64 = 1.0;
 
 #[napi(object)]
 pub struct RunInfo {

@@ -1,0 +1,90 @@
+// npm run bench: acquire+release pairs through each guard's async API, in one
+// process and one run, reported as ops/s and as ratios to the JS Map guard.
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import { TaskGuard } from '../index.js'
+import { JsMapGuard } from './js-map-guard.mjs'
+import { AsyncMutexGuard } from './async-mutex-guard.mjs'
+
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 300_000)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
+const IN_FLIGHT = 1000
+
+const contenders = {
+  'task-guard (memory)': () => new TaskGuard(),
+  'JS Map guard': () => new JsMapGuard(),
+  'async-mutex per key': () => new AsyncMutexGuard(),
+}
+
+async function sequential(guard, pairs) {
+  for (let i = 0; i < pairs; i++) {
+    const r = await guard.acquire('session::task')
+    if (r.status !== 'acquired') throw new Error(`unexpected ${r.status}`)
+    await guard.release('session::task', r.runId)
+  }
+}
+
+async function inFlight(guard, pairs) {
+  const per = Math.ceil(pairs / IN_FLIGHT)
+  const worker = async (w) => {
+    const key = `session-${w}::task`
+    for (let i = 0; i < per; i++) {
+      const r = await guard.acquire(key)
+      if (r.status !== 'acquired') throw new Error(`unexpected ${r.status}`)
+      await guard.release(key, r.runId)
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, (_, w) => worker(w)))
+  return per * IN_FLIGHT
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+async function measure(make, scenario) {
+  const rates = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const guard = make()
+    const t0 = process.hrtime.bigint()
+    const n = scenario === 'sequential' ? (await sequential(guard, PAIRS), PAIRS) : await inFlight(guard, PAIRS)
+    rates.push(n / (Number(process.hrtime.bigint() - t0) / 1e9))
+  }
+  return median(rates)
+}
+
+async function sameKeyRace(make, n) {
+  const guard = make()
+  const h = monitorEventLoopDelay({ resolution: 1 })
+  h.enable()
+  // Let the histogram take samples before and after, as a gateway's loop would.
+  await new Promise((r) => setTimeout(r, 20))
+  const t0 = process.hrtime.bigint()
+  const answers = await Promise.all(Array.from({ length: n }, () => guard.acquire('hot::task')))
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  await new Promise((r) => setTimeout(r, 20))
+  h.disable()
+  const winners = answers.filter((a) => a.status === 'acquired').length
+  return { ms, p99: h.percentile(99) / 1e6, max: h.max / 1e6, winners }
+}
+
+const fmt = (x) => Math.round(x).toLocaleString('en-US')
+
+console.log(`node ${process.version}, ${PAIRS.toLocaleString('en-US')} pairs per round, median of ${ROUNDS} rounds\n`)
+for (const scenario of ['sequential', `${IN_FLIGHT} in flight`]) {
+  const rates = {}
+  for (const [name, make] of Object.entries(contenders)) {
+    rates[name] = await measure(make, scenario === 'sequential' ? 'sequential' : 'inFlight')
+  }
+  const base = rates['JS Map guard']
+  console.log(`acquire+release pairs/s, ${scenario}`)
+  for (const [name, rate] of Object.entries(rates)) {
+    console.log(`  ${name.padEnd(22)} ${fmt(rate).padStart(12)}   ratio to JS Map ${(rate / base).toFixed(2)}`)
+  }
+  console.log()
+}
+
+console.log('10,000 concurrent acquires of one key')
+for (const [name, make] of Object.entries(contenders)) {
+  const r = await sameKeyRace(make, 10_000)
+  console.log(
+    `  ${name.padEnd(22)} settled in ${r.ms.toFixed(1).padStart(6)} ms   loop delay p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms   winners ${r.winners}`,
+  )
+}

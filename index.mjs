@@ -1,0 +1,4 @@
+import cjs from './index.js'
+
+export const { TaskGuard, taskKey, codes } = cjs
+export default cjs

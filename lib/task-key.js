@@ -1,0 +1,19 @@
+'use strict'
+
+const { invalidArg } = require('./errors')
+
+/** `<sessionKey>::<taskName>`: OpenClaw session keys use single colons, so `::` is unambiguous. */
+function taskKey(sessionKey, taskName) {
+  if (typeof sessionKey !== 'string' || sessionKey === '') {
+    throw invalidArg('taskKey: sessionKey must be a non-empty string')
+  }
+  if (typeof taskName !== 'string' || taskName === '') {
+    throw invalidArg('taskKey: taskName must be a non-empty string')
+  }
+  if (taskName.includes('::')) {
+    throw invalidArg("taskKey: taskName must not contain '::'")
+  }
+  return `${sessionKey}::${taskName}`
+}
+
+module.exports = { taskKey }
