@@ -1,0 +1,52 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { TaskGuard } from '../index.mjs'
+
+test('10,000 concurrent acquires of one key: exactly one acquired, 9,999 name its run', async () => {
+  const g = new TaskGuard()
+  const answers = await Promise.all(Array.from({ length: 10_000 }, (_, i) => g.acquire('hot::task', { owner: `w${i}` })))
+  const won = answers.filter((a) => a.status === 'acquired')
+  assert.equal(won.length, 1)
+  const lost = answers.filter((a) => a.status === 'already_running')
+  assert.equal(lost.length, 9_999)
+  for (const a of lost) {
+    assert.equal(a.runId, won[0].runId)
+    assert.equal(a.owner, won[0].owner)
+    assert.equal(a.startedAt, won[0].startedAt)
+  }
+})
+
+test('1,000 keys raced by 10 callers each: one winner per key', async () => {
+  const g = new TaskGuard()
+  const calls = []
+  for (let c = 0; c < 10; c++) for (let k = 0; k < 1000; k++) calls.push(g.acquire(`s${k}::t`))
+  const answers = await Promise.all(calls)
+  const winners = new Map()
+  for (const a of answers) if (a.status === 'acquired') winners.set(a.key, (winners.get(a.key) ?? 0) + 1)
+  assert.equal(winners.size, 1000)
+  assert.ok([...winners.values()].every((n) => n === 1))
+  assert.equal((await g.inspect()).counts.running, 1000)
+})
+
+test('interleaved acquire/release from 200 async workers never overlaps runs of a key', async () => {
+  const g = new TaskGuard()
+  const live = new Map()
+  let overlaps = 0
+  let granted = 0
+  const worker = async (w) => {
+    for (let i = 0; i < 200; i++) {
+      const key = `k${(w + i) % 7}`
+      const r = await g.acquire(key)
+      if (r.status !== 'acquired') continue
+      granted++
+      if (live.has(key)) overlaps++
+      live.set(key, r.runId)
+      await new Promise(setImmediate) // let others race while the run is held
+      live.delete(key)
+      assert.equal((await g.release(key, r.runId)).status, 'released')
+    }
+  }
+  await Promise.all(Array.from({ length: 200 }, (_, w) => worker(w)))
+  assert.equal(overlaps, 0)
+  assert.ok(granted > 100, `granted ${granted}`)
+})
