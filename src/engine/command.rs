@@ -1,7 +1,5 @@
 use serde::{Deserialize, Serialize};
 
-use super::error::InvalidArg;
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReleaseStatus {
     Succeeded,
@@ -10,17 +8,6 @@ pub enum ReleaseStatus {
 }
 
 impl ReleaseStatus {
-    pub fn parse(s: &str) -> Result<Self, InvalidArg> {
-        match s {
-            "succeeded" => Ok(Self::Succeeded),
-            "failed" => Ok(Self::Failed),
-            "cancelled" => Ok(Self::Cancelled),
-            other => Err(InvalidArg::new(format!(
-                "status must be 'succeeded', 'failed' or 'cancelled', not {other:?}"
-            ))),
-        }
-    }
-
     /// The facade passes the status as its index in `ALL`, sparing a string conversion.
     pub const ALL: [ReleaseStatus; 3] = [Self::Succeeded, Self::Failed, Self::Cancelled];
 

@@ -15,15 +15,15 @@ mod policy;
 mod record;
 mod reply;
 
-pub use apply::{apply, Applied, Context};
+pub use apply::{apply, Context};
 pub use command::{Acquire, ApproveRetry, Command, Heartbeat, Release, ReleaseStatus};
 pub use error::InvalidArg;
 pub use events::{events_of, release_events, Event, EventKind};
 pub use inspect::{view, Counts, DerivedState, GuardView};
-pub use key::{storage_key, validate_key, validate_namespace, validate_text, NAMESPACE_SEPARATOR};
+pub use key::{storage_key, validate_key, validate_namespace, validate_text};
 pub use limits::*;
 pub use policy::{OnStale, Policy};
-pub use record::{Ended, EndedHow, Failure, FailureCause, Phase, Record, Run};
+pub use record::Record;
 pub use reply::{AcquireReply, ApproveReply, HeartbeatReply, ReleaseReply, Reply, RunSummary};
 
 #[cfg(test)]

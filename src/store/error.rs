@@ -1,5 +1,6 @@
 use std::fmt;
 
+/// The memory store cannot fail; the durable stores (SQLite, Redis) raise these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
     /// The store cannot be reached or did not answer: nothing was recorded.

@@ -8,7 +8,7 @@ mod memory;
 
 pub use clock::Clock;
 pub use error::StoreError;
-pub use inspect::{inspect, InspectFilter, Inspection};
+pub use inspect::{inspect, InspectFilter};
 pub use memory::MemoryStore;
 
 use crate::engine::{Command, Policy, Record, Reply};

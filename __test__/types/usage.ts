@@ -1,0 +1,55 @@
+// Compiled by `npm run test:types` (tsc --noEmit): the published types must
+// accept real usage and reject misuse (each @ts-expect-error must be an error).
+import { TaskGuard, taskKey, codes, type AcquireResult, type GuardEvent, type Inspection } from 'task-guard'
+
+async function main(): Promise<void> {
+  const guard = await TaskGuard.open({ store: 'memory:', defaultTtlMs: 600_000, onStale: 'fail' })
+  const key: string = taskKey('agent:main:telegram:direct:1', 'report')
+  const r: AcquireResult = await guard.acquire(key, { owner: 'gw', ttlMs: 1000, waitMs: 10, signal: AbortSignal.timeout(100), meta: { a: 1 } })
+  if (r.status === 'acquired') {
+    const token: number = r.fencingToken
+    const healed: string | undefined = r.healedFrom?.runId
+    const rel = await guard.release(key, r.runId, 'failed', { error: new Error('x') })
+    if (rel.status === 'released') console.log(rel.endedAt, token, healed)
+  } else if (r.status === 'already_running') {
+    const owner: string | null = r.owner
+    console.log(owner, r.expiresAt)
+  } else {
+    const err: string | null = r.error
+    console.log(err, r.failedRunId)
+  }
+  const hb = await guard.heartbeat(key, 'id', { ttlMs: 5 })
+  if (hb.status === 'extended') console.log(hb.expiresAt)
+  const ok = await guard.approveRetry(key, { approvedBy: 'ops', reason: 'fixed' })
+  if (ok.status === 'approved') console.log(ok.nextAttempt)
+  const seen: Inspection = await guard.inspect({ prefix: 'agent:', state: 'stale', limit: 10 })
+  console.log(seen.counts.failed, seen.guards[0]?.state)
+  const done = await guard.run(key, async (lease) => {
+    lease.signal.throwIfAborted()
+    await lease.heartbeat()
+    return 7
+  }, { heartbeatMs: 100 })
+  if (done.status === 'completed') {
+    const n: number = done.value
+    console.log(n, done.release)
+  }
+  const off = guard.onEvent((e: GuardEvent) => {
+    if (e.type === 'healed') console.log(e.healedBy)
+    if (e.type === 'conflict') console.log(e.status)
+  })
+  off()
+  const code: string = codes.INVALID_ARG
+  console.log(code)
+  await guard.close()
+
+  // @ts-expect-error unknown release status
+  await guard.release(key, 'id', 'done')
+  // @ts-expect-error unknown state
+  await guard.inspect({ state: 'idle' })
+  // @ts-expect-error onStale is 'heal' | 'fail'
+  new TaskGuard({ onStale: 'retry' })
+  // @ts-expect-error ttlMs is a number
+  await guard.acquire(key, { ttlMs: '100' })
+}
+
+void main()

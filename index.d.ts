@@ -1,0 +1,212 @@
+/**
+ * task-guard: stops an agent runtime from launching the same logical task twice.
+ *
+ * Every method of {@link TaskGuard} returns a promise. Bad input rejects with an
+ * `Error` whose `code` is `ERR_TASK_GUARD_INVALID_ARG`, before anything changes.
+ */
+
+/** Stable `error.code` values. */
+export declare const codes: Readonly<{
+  INVALID_ARG: 'ERR_TASK_GUARD_INVALID_ARG'
+  CLOSED: 'ERR_TASK_GUARD_CLOSED'
+  STORE_UNAVAILABLE: 'ERR_TASK_GUARD_STORE_UNAVAILABLE'
+  STORE_CORRUPT: 'ERR_TASK_GUARD_STORE_CORRUPT'
+  STORE_VERSION: 'ERR_TASK_GUARD_STORE_VERSION'
+}>
+
+export type TaskGuardErrorCode = (typeof codes)[keyof typeof codes]
+
+/** `<sessionKey>::<taskName>`; throws `ERR_TASK_GUARD_INVALID_ARG` on an empty part or a `::` in the task name. */
+export declare function taskKey(sessionKey: string, taskName: string): string
+
+export interface TaskGuardOptions {
+  /** Where guards live. Only `'memory:'` (the default) in this version. */
+  store?: 'memory:' | (string & {})
+  /** Prefix that separates tenants sharing a store: ASCII letters, digits, `_ - . :`. */
+  namespace?: string
+  /** Longest key accepted, in UTF-8 bytes. Default 1024, at most 65536. */
+  maxKeyBytes?: number
+  /** Run lifetime when acquire names none, in ms. Default 600000 (10 minutes). */
+  defaultTtlMs?: number
+  /** What the next acquire does with a run past its expiry: heal it (default) or record it failed. */
+  onStale?: 'heal' | 'fail'
+  /** How long ended runs are remembered for idempotent late releases, in ms. Default 7 days. */
+  retentionMs?: number
+  /** Owner recorded for runs acquired without one. Default `<hostname>:<pid>`. */
+  owner?: string
+}
+
+/** A run as conflict and heal answers show it. Times are ms since the epoch. */
+export interface RunInfo {
+  runId: string
+  /** Strictly increasing per key for the life of the store; hand it to downstream systems to reject zombies. */
+  fencingToken: number
+  startedAt: number
+  expiresAt: number
+  owner: string | null
+  /** 1 for a first run; +1 after each approved failure or healed stale run. */
+  attempt: number
+}
+
+export interface Acquired extends RunInfo {
+  status: 'acquired'
+  key: string
+  /** The stale run this acquire replaced, or null. */
+  healedFrom: RunInfo | null
+}
+
+export interface AlreadyRunning extends RunInfo {
+  status: 'already_running'
+  key: string
+}
+
+export interface AwaitingApproval {
+  status: 'awaiting_approval'
+  key: string
+  failedRunId: string
+  failedAt: number
+  error: string | null
+  /** The attempt number of the failed run. */
+  attempt: number
+}
+
+export type AcquireResult = Acquired | AlreadyRunning | AwaitingApproval
+export type Conflict = AlreadyRunning | AwaitingApproval
+
+export interface AcquireOptions {
+  owner?: string
+  /** Run lifetime in ms (integer, 1 to 2147483647); heartbeats extend it. */
+  ttlMs?: number
+  /** Wait up to this long (FIFO) for the running run to end; then answer. Default 0. */
+  waitMs?: number
+  /** Aborting rejects a waiting acquire with an `AbortError`. */
+  signal?: AbortSignal
+  /** JSON-serialisable data kept with the run (at most 16 KiB as JSON); shown by inspect. */
+  meta?: unknown
+}
+
+export type ReleaseStatus = 'succeeded' | 'failed' | 'cancelled'
+
+export type ReleaseResult =
+  | { status: 'released'; key: string; runId: string; endedAt: number }
+  | { status: 'lost' | 'not_owner' | 'already_released'; key: string; runId: string }
+
+export interface ReleaseOptions {
+  /** Why the run failed; kept with the failure (cut to 4 KiB). */
+  error?: string | Error
+}
+
+export type HeartbeatResult =
+  | { status: 'extended'; key: string; runId: string; expiresAt: number }
+  | { status: 'lost' | 'not_owner'; key: string; runId: string }
+
+export interface HeartbeatOptions {
+  /** New lifetime from now, in ms; default the run's ttl. */
+  ttlMs?: number
+}
+
+export interface ApproveRetryOptions {
+  approvedBy?: string
+  reason?: string
+}
+
+export type ApproveRetryResult =
+  | { status: 'approved'; key: string; failedRunId: string; approvedAt: number; nextAttempt: number }
+  | { status: 'not_failed'; key: string }
+
+export type GuardState = 'running' | 'stale' | 'failed' | 'approved'
+
+export interface InspectOptions {
+  /** Only keys starting with this. */
+  prefix?: string
+  state?: GuardState
+  /** At most this many guards (sorted by key). */
+  limit?: number
+}
+
+export interface GuardInfo {
+  key: string
+  state: GuardState
+  runId: string
+  fencingToken: number
+  owner: string | null
+  startedAt: number
+  expiresAt: number
+  attempt: number
+  meta: unknown
+  failedAt: number | null
+  error: string | null
+  approvedAt: number | null
+  approvedBy: string | null
+  reason: string | null
+}
+
+export interface Inspection {
+  /** The store's clock when it was read. */
+  now: number
+  guards: GuardInfo[]
+  /** Per state over every guard matching `prefix` (before `state` and `limit`). */
+  counts: Record<GuardState, number>
+}
+
+/** The run `run()` holds while its task works. */
+export interface Lease extends AsyncDisposable {
+  readonly key: string
+  readonly runId: string
+  readonly fencingToken: number
+  readonly startedAt: number
+  /** Moves forward with each heartbeat. */
+  readonly expiresAt: number
+  readonly attempt: number
+  /** Aborts (reason code `ERR_TASK_GUARD_LOST`) when the run was healed away. */
+  readonly signal: AbortSignal
+  /** True until released or lost. */
+  readonly held: boolean
+  heartbeat(options?: HeartbeatOptions): Promise<HeartbeatResult>
+  release(status?: ReleaseStatus, options?: ReleaseOptions): Promise<ReleaseResult>
+}
+
+export interface RunOptions extends AcquireOptions {
+  /** Heartbeat period in ms; default a third of the ttl. */
+  heartbeatMs?: number
+}
+
+export interface Completed<T> {
+  status: 'completed'
+  key: string
+  runId: string
+  value: T
+  /** How the final release was answered: 'released', or 'lost' if the run was healed away meanwhile. */
+  release: ReleaseResult['status']
+}
+
+export type GuardEvent =
+  | { type: 'acquired' | 'approved'; key: string; runId: string; at: number }
+  | { type: 'conflict'; key: string; runId: string; at: number; status: 'already_running' | 'awaiting_approval' }
+  | { type: 'released'; key: string; runId: string; at: number; releaseStatus: 'succeeded' | 'cancelled' }
+  | { type: 'failed'; key: string; runId: string; at: number; cause: 'released' | 'stale' }
+  | { type: 'healed'; key: string; runId: string; at: number; healedBy: string }
+
+export declare class TaskGuard {
+  /** A guard on the memory store (or `options.store`). Throws on bad options. */
+  constructor(options?: TaskGuardOptions)
+  /** Opens a guard; rejects on bad options or an unreachable store. */
+  static open(options?: TaskGuardOptions): Promise<TaskGuard>
+  /** Owner recorded for runs acquired without one. */
+  readonly owner: string
+  readonly closed: boolean
+  /** May I start `key` now? A conflict is an answer, not an error. */
+  acquire(key: string, options?: AcquireOptions): Promise<AcquireResult>
+  /** Ends `runId` by outcome; `'failed'` blocks the key until {@link approveRetry}. Default `'succeeded'`. */
+  release(key: string, runId: string, status?: ReleaseStatus, options?: ReleaseOptions): Promise<ReleaseResult>
+  heartbeat(key: string, runId: string, options?: HeartbeatOptions): Promise<HeartbeatResult>
+  /** Lets a failed key run again: the next acquire gets attempt + 1. */
+  approveRetry(key: string, options?: ApproveRetryOptions): Promise<ApproveRetryResult>
+  inspect(options?: InspectOptions): Promise<Inspection>
+  /** Acquires, calls `fn(lease)` with heartbeats, releases by outcome (rethrowing fn's error); a conflict is returned without calling `fn`. */
+  run<T>(key: string, fn: (lease: Lease) => T | Promise<T>, options?: RunOptions): Promise<Completed<T> | Conflict>
+  /** Subscribes to guard events; returns the unsubscribe function. Listeners never keep the process alive. */
+  onEvent(listener: (event: GuardEvent) => void): () => void
+  /** Later calls and pending waits reject with `ERR_TASK_GUARD_CLOSED`. Idempotent. */
+  close(): Promise<void>
+}
