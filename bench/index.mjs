@@ -8,6 +8,7 @@ import { AsyncMutexGuard } from './async-mutex-guard.mjs'
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 300_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const IN_FLIGHT = 1000
+const BASELINE = 'JS Map guard'
 
 const contenders = {
   'task-guard (memory)': () => new TaskGuard(),
@@ -39,15 +40,29 @@ async function inFlight(guard, pairs) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
-async function measure(make, scenario) {
-  const rates = []
+async function once(make, scenario) {
+  const guard = make()
+  const t0 = process.hrtime.bigint()
+  const n = scenario === 'sequential' ? (await sequential(guard, PAIRS), PAIRS) : await inFlight(guard, PAIRS)
+  return n / (Number(process.hrtime.bigint() - t0) / 1e9)
+}
+
+/**
+ * Contenders take turns within each round, so drift in a shared machine's
+ * speed hits them alike; ratios are taken within a round, then the median.
+ */
+async function compare(scenario) {
+  const rates = Object.fromEntries(Object.keys(contenders).map((n) => [n, []]))
+  const ratios = Object.fromEntries(Object.keys(contenders).map((n) => [n, []]))
   for (let round = 0; round < ROUNDS; round++) {
-    const guard = make()
-    const t0 = process.hrtime.bigint()
-    const n = scenario === 'sequential' ? (await sequential(guard, PAIRS), PAIRS) : await inFlight(guard, PAIRS)
-    rates.push(n / (Number(process.hrtime.bigint() - t0) / 1e9))
+    const got = {}
+    for (const [name, make] of Object.entries(contenders)) got[name] = await once(make, scenario)
+    for (const name of Object.keys(contenders)) {
+      rates[name].push(got[name])
+      ratios[name].push(got[name] / got[BASELINE])
+    }
   }
-  return median(rates)
+  return Object.fromEntries(Object.keys(contenders).map((n) => [n, { rate: median(rates[n]), ratio: median(ratios[n]) }]))
 }
 
 async function sameKeyRace(make, n) {
@@ -67,16 +82,12 @@ async function sameKeyRace(make, n) {
 
 const fmt = (x) => Math.round(x).toLocaleString('en-US')
 
-console.log(`node ${process.version}, ${PAIRS.toLocaleString('en-US')} pairs per round, median of ${ROUNDS} rounds\n`)
-for (const scenario of ['sequential', `${IN_FLIGHT} in flight`]) {
-  const rates = {}
-  for (const [name, make] of Object.entries(contenders)) {
-    rates[name] = await measure(make, scenario === 'sequential' ? 'sequential' : 'inFlight')
-  }
-  const base = rates['JS Map guard']
-  console.log(`acquire+release pairs/s, ${scenario}`)
-  for (const [name, rate] of Object.entries(rates)) {
-    console.log(`  ${name.padEnd(22)} ${fmt(rate).padStart(12)}   ratio to JS Map ${(rate / base).toFixed(2)}`)
+console.log(`node ${process.version}, ${PAIRS.toLocaleString('en-US')} pairs per round, ${ROUNDS} interleaved rounds, medians\n`)
+for (const scenario of ['sequential', 'inFlight']) {
+  const result = await compare(scenario)
+  console.log(`acquire+release pairs/s, ${scenario === 'sequential' ? 'sequential' : `${IN_FLIGHT} in flight`}`)
+  for (const [name, { rate, ratio }] of Object.entries(result)) {
+    console.log(`  ${name.padEnd(22)} ${fmt(rate).padStart(12)}   ratio to JS Map ${ratio.toFixed(2)}`)
   }
   console.log()
 }
