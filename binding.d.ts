@@ -9,22 +9,13 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** Every acquire answer but a plain `acquired`. */
-export interface AcquireDetail {
-  status: string
-  run?: RunInfo
-  healedFrom?: RunInfo
-  failedRunId?: string
-  failedAt?: number
-  error?: string
-  attempt?: number
-}
-
-export interface ApproveOut {
-  status: string
-  failedRunId?: string
-  approvedAt?: number
-  nextAttempt?: number
+/** One answer of a durable store's batch. */
+export interface CompletionOut {
+  id: number
+  reply?: ReplyOut
+  errorCode?: string
+  errorMessage?: string
+  events: Array<EventOut>
 }
 
 export interface CountsOut {
@@ -33,6 +24,32 @@ export interface CountsOut {
   failed: number
   approved: number
 }
+
+export declare function durableAcquire(d: Handle, id: number, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): void
+
+export declare function durableAdvanceClock(d: Handle, ms: number): void
+
+export declare function durableApproveRetry(d: Handle, id: number, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): void
+
+/** Stops taking jobs; those already submitted are still answered. */
+export declare function durableClose(d: Handle): void
+
+export declare function durableForceRelease(d: Handle, id: number, key: string, by?: string | undefined | null, reason?: string | undefined | null): void
+
+export declare function durableHeartbeat(d: Handle, id: number, key: string, runId: string, ttlMs?: number | undefined | null): void
+
+export declare function durableInspect(d: Handle, id: number, prefix?: string | undefined | null, state?: string | undefined | null, limit?: number | undefined | null): void
+
+/**
+ * Opens a durable store; `onDone(completions)` receives every answer, the
+ * first being id 0: the open itself.
+ */
+export declare function durableOpen(options: NativeOptions, onDone: (arg: Array<CompletionOut>) => void): Handle
+
+/** Keeps the process alive while answers are outstanding (`on`), or not. */
+export declare function durableRef(d: Handle, on: boolean): void
+
+export declare function durableRelease(d: Handle, id: number, key: string, runId: string, status: number, error?: string | undefined | null): void
 
 export interface EventOut {
   type: string
@@ -55,14 +72,16 @@ export interface EventOut {
  * attempt, then 0 (acquired) or 1 (already_running), then 1 if an owner
  * follows. A heal and `awaiting_approval` return an object.
  */
-export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | AcquireDetail
+export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | ReplyOut
 
 /** Moves this store's clock forward, so tests make runs stale without sleeping. */
 export declare function guardAdvanceClock(g: Handle, ms: number): void
 
-export declare function guardApproveRetry(g: Handle, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): ApproveOut
+export declare function guardApproveRetry(g: Handle, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): ReplyOut
 
 export declare function guardClose(g: Handle): void
+
+export declare function guardForceRelease(g: Handle, key: string, by?: string | undefined | null, reason?: string | undefined | null): ReplyOut
 
 /** Answers 0 extended (expiresAt in `out`), 1 lost, 2 not_owner. */
 export declare function guardHeartbeat(g: Handle, key: string, runId: string, ttlMs?: number | undefined | null): number
@@ -89,7 +108,10 @@ export interface GuardOut {
   reason?: string
 }
 
-/** `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in `out`), 1 lost, 2 not_owner, 3 already_released. */
+/**
+ * `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in
+ * `out`), 1 lost, 2 not_owner, 3 already_released.
+ */
 export declare function guardRelease(g: Handle, key: string, runId: string, status: number, error?: string | undefined | null): number
 
 export declare function guardSetEventsEnabled(g: Handle, on: boolean): void
@@ -111,6 +133,30 @@ export interface NativeOptions {
   defaultTtlMs?: number
   onStale?: string
   retentionMs?: number
+  /** SQLite: 'full' (default) or 'normal'. */
+  durability?: string
+  /** SQLite: false commits every call on its own (for measurement). */
+  groupCommit?: boolean
+}
+
+/**
+ * Any reply as one object, for the paths where building objects natively is
+ * not the cost that matters (durable stores, approvals, forced releases).
+ */
+export interface ReplyOut {
+  status: string
+  run?: RunInfo
+  healedFrom?: RunInfo
+  runId?: string
+  failedRunId?: string
+  failedAt?: number
+  error?: string
+  attempt?: number
+  endedAt?: number
+  expiresAt?: number
+  approvedAt?: number
+  nextAttempt?: number
+  inspection?: InspectOut
 }
 
 export interface RunInfo {

@@ -835,10 +835,21 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.durableAcquire = nativeBinding.durableAcquire
+module.exports.durableAdvanceClock = nativeBinding.durableAdvanceClock
+module.exports.durableApproveRetry = nativeBinding.durableApproveRetry
+module.exports.durableClose = nativeBinding.durableClose
+module.exports.durableForceRelease = nativeBinding.durableForceRelease
+module.exports.durableHeartbeat = nativeBinding.durableHeartbeat
+module.exports.durableInspect = nativeBinding.durableInspect
+module.exports.durableOpen = nativeBinding.durableOpen
+module.exports.durableRef = nativeBinding.durableRef
+module.exports.durableRelease = nativeBinding.durableRelease
 module.exports.guardAcquire = nativeBinding.guardAcquire
 module.exports.guardAdvanceClock = nativeBinding.guardAdvanceClock
 module.exports.guardApproveRetry = nativeBinding.guardApproveRetry
 module.exports.guardClose = nativeBinding.guardClose
+module.exports.guardForceRelease = nativeBinding.guardForceRelease
 module.exports.guardHeartbeat = nativeBinding.guardHeartbeat
 module.exports.guardInspect = nativeBinding.guardInspect
 module.exports.guardOpen = nativeBinding.guardOpen

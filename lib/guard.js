@@ -1,72 +1,116 @@
 'use strict'
 
 const os = require('node:os')
-const native = require('../binding.js')
 const v = require('./validate')
+const results = require('./results')
 const { closedError, abortError, invalidArg } = require('./errors')
 const { Waiters } = require('./waiters')
 const { Lease } = require('./lease')
 const { Scheduler } = require('./scheduler')
+const { MemoryBackend } = require('./memory-backend')
+const { DurableBackend } = require('./durable-backend')
 
-const OPEN_OPTIONS = new Set(['store', 'namespace', 'maxKeyBytes', 'defaultTtlMs', 'onStale', 'retentionMs', 'owner'])
+const OPEN_OPTIONS = new Set([
+  'store', 'namespace', 'maxKeyBytes', 'defaultTtlMs', 'onStale', 'retentionMs', 'owner', 'durability', 'groupCommit', 'pollMs',
+])
 const ACQUIRE_OPTIONS = new Set(['owner', 'ttlMs', 'waitMs', 'signal', 'meta'])
 const RELEASE_OPTIONS = new Set(['error'])
 const HEARTBEAT_OPTIONS = new Set(['ttlMs'])
 const APPROVE_OPTIONS = new Set(['approvedBy', 'reason'])
+const FORCE_OPTIONS = new Set(['by', 'reason'])
 const INSPECT_OPTIONS = new Set(['prefix', 'state', 'limit'])
 const RUN_OPTIONS = new Set(['owner', 'ttlMs', 'heartbeatMs', 'waitMs', 'signal', 'meta'])
 
 // Index = the status's position in the engine's `ReleaseStatus::ALL`.
 const RELEASE_STATUS = new Map([['succeeded', 0], ['failed', 1], ['cancelled', 2]])
-const RELEASE_ANSWERS = ['released', 'lost', 'not_owner', 'already_released']
-const HEARTBEAT_ANSWERS = ['extended', 'lost', 'not_owner']
 
-const handles = new WeakMap()
+// How often a waiting acquire looks again on a store other processes share:
+// their releases raise no event here.
+const DEFAULT_POLL_MS = 100
+
+const INTERNAL = Symbol('task-guard internal')
+const backends = new WeakMap()
+
+function isMemory(store) {
+  return store === undefined || store === 'memory:'
+}
+
+/** Checks options and returns what the native layer takes. */
+function parseOptions(options) {
+  const o = v.options('TaskGuard options', options, OPEN_OPTIONS) ?? {}
+  if (o.store !== undefined) v.string('store', o.store)
+  if (o.namespace !== undefined) v.string('namespace', o.namespace)
+  if (o.onStale !== undefined) v.string('onStale', o.onStale)
+  if (o.durability !== undefined) v.string('durability', o.durability)
+  if (o.groupCommit !== undefined && typeof o.groupCommit !== 'boolean') {
+    throw invalidArg(`groupCommit must be a boolean, not ${typeof o.groupCommit}`)
+  }
+  v.duration('defaultTtlMs', o.defaultTtlMs, 1)
+  v.duration('maxKeyBytes', o.maxKeyBytes, 1)
+  v.duration('pollMs', o.pollMs, 1)
+  if (o.retentionMs !== undefined && (typeof o.retentionMs !== 'number' || !Number.isInteger(o.retentionMs) || o.retentionMs < 0)) {
+    throw invalidArg(`retentionMs must be a non-negative integer (ms), not ${String(o.retentionMs)}`)
+  }
+  v.optionalString('owner', o.owner)
+  const nativeOptions = {
+    store: o.store,
+    namespace: o.namespace,
+    maxKeyBytes: o.maxKeyBytes,
+    defaultTtlMs: o.defaultTtlMs,
+    onStale: o.onStale,
+    retentionMs: o.retentionMs,
+    durability: o.durability,
+    groupCommit: o.groupCommit,
+  }
+  return { o, nativeOptions }
+}
 
 /**
  * The guard. Every method returns a promise. On the memory store the work is
  * done on the JS thread and, outside bursts, the promise is already settled: a
  * native async call would cost 60–100 µs of thread hand-off for ~1 µs of work.
  * A burst is cut into slices so it cannot block the event loop (see Scheduler).
+ * Durable stores do their I/O on their own thread (see DurableBackend).
  */
 class TaskGuard {
-  #h
-  #out = new Float64Array(6)
+  #b
   #closed = false
   #owner
   #listeners = new Set()
   #waiters
-  #scheduler = new Scheduler()
+  #run
 
-  constructor(options) {
-    const o = v.options('TaskGuard options', options, OPEN_OPTIONS) ?? {}
-    if (o.store !== undefined) v.string('store', o.store)
-    if (o.namespace !== undefined) v.string('namespace', o.namespace)
-    if (o.onStale !== undefined) v.string('onStale', o.onStale)
-    v.duration('defaultTtlMs', o.defaultTtlMs, 1)
-    v.duration('maxKeyBytes', o.maxKeyBytes, 1)
-    if (o.retentionMs !== undefined && (typeof o.retentionMs !== 'number' || !Number.isInteger(o.retentionMs) || o.retentionMs < 0)) {
-      throw invalidArg(`retentionMs must be a non-negative integer (ms), not ${String(o.retentionMs)}`)
+  constructor(options, internal, backend) {
+    const { o, nativeOptions } = parseOptions(options)
+    if (internal !== INTERNAL && !isMemory(o.store)) {
+      throw invalidArg(`store ${JSON.stringify(o.store)} opens asynchronously: use await TaskGuard.open(options)`)
     }
-    this.#owner = v.optionalString('owner', o.owner) ?? `${os.hostname()}:${process.pid}`
-    this.#h = native.guardOpen(
-      {
-        store: o.store,
-        namespace: o.namespace,
-        maxKeyBytes: o.maxKeyBytes,
-        defaultTtlMs: o.defaultTtlMs,
-        onStale: o.onStale,
-        retentionMs: o.retentionMs,
-      },
-      this.#out,
-    )
-    handles.set(this, this.#h)
-    this.#waiters = new Waiters((w) => this.#tryAcquire(w.key, w.args))
+    this.#owner = o.owner ?? `${os.hostname()}:${process.pid}`
+    this.#b = internal === INTERNAL ? backend : new MemoryBackend(nativeOptions, (events) => this.#dispatch(events))
+    backends.set(this, this.#b)
+    if (this.#b.sync) {
+      const scheduler = new Scheduler()
+      this.#run = (work) => scheduler.run(work)
+      this.#run.rejectAll = (e) => scheduler.rejectAll(e)
+      this.#waiters = new Waiters((w) => this.#b.acquire(w.key, ...w.args), { release: (r) => this.#b.release(r.key, r.runId, 2) })
+    } else {
+      this.#run = (work) => work()
+      this.#run.rejectAll = () => {}
+      this.#waiters = new Waiters((w) => this.#b.acquire(w.key, ...w.args), {
+        release: (r) => this.#b.release(r.key, r.runId, 2),
+        pollMs: o.pollMs ?? DEFAULT_POLL_MS,
+      })
+    }
   }
 
-  /** Opens a guard on `options.store` (default `'memory:'`). */
+  /** Opens a guard on `options.store`: `'memory:'` (default) or `'sqlite:<path>'`. */
   static async open(options) {
-    return new TaskGuard(options)
+    const { o, nativeOptions } = parseOptions(options)
+    if (isMemory(o.store)) return new TaskGuard(options)
+    let guard
+    const backend = await DurableBackend.open(nativeOptions, (events) => guard.#dispatch(events))
+    guard = new TaskGuard(options, INTERNAL, backend)
+    return guard
   }
 
   /** The owner recorded for runs acquired without an explicit `owner`. */
@@ -86,63 +130,16 @@ class TaskGuard {
     let waitMs = 0
     let signal
     if (o !== undefined) {
-      args = [
-        v.optionalString('owner', o.owner) ?? this.#owner,
-        v.duration('ttlMs', o.ttlMs, 1),
-        v.meta(o.meta),
-      ]
+      args = [v.optionalString('owner', o.owner) ?? this.#owner, v.duration('ttlMs', o.ttlMs, 1), v.meta(o.meta)]
       waitMs = v.duration('waitMs', o.waitMs, 0) ?? 0
       signal = v.signal('signal', o.signal)
       if (signal?.aborted) throw abortError(signal)
     }
-    return this.#scheduler.run(() => {
-      const r = this.#tryAcquire(key, args)
-      if (r.status !== 'already_running' || waitMs === 0) return r
-      return this.#waiters.wait(key, args, waitMs, signal, r)
+    return this.#run(() => {
+      const answer = this.#b.acquire(key, ...args)
+      if (waitMs === 0) return answer
+      return after(answer, (r) => (r.status === 'already_running' ? this.#waiters.wait(key, args, waitMs, signal, r) : r))
     })
-  }
-
-  #tryAcquire(key, args) {
-    const h = native.guardAcquire(this.#h, key, args[0], args[1], args[2])
-    let r
-    const out = this.#out
-    if (typeof h === 'string' && out[4] === 0) {
-      r = {
-        status: 'acquired',
-        key,
-        runId: h,
-        fencingToken: out[0],
-        startedAt: out[1],
-        expiresAt: out[2],
-        attempt: out[3],
-        owner: args[0] ?? null,
-        healedFrom: null,
-      }
-    } else if (typeof h === 'string') {
-      r = {
-        status: 'already_running',
-        key,
-        runId: h.length === 36 ? h : h.slice(0, 36),
-        fencingToken: out[0],
-        startedAt: out[1],
-        expiresAt: out[2],
-        attempt: out[3],
-        owner: out[5] === 1 ? h.slice(36) : null,
-      }
-    } else if (h.status === 'acquired') {
-      r = { status: 'acquired', key, ...h.run, owner: h.run.owner ?? null, healedFrom: { ...h.healedFrom, owner: h.healedFrom.owner ?? null } }
-    } else {
-      r = {
-        status: 'awaiting_approval',
-        key,
-        failedRunId: h.failedRunId,
-        failedAt: h.failedAt,
-        error: h.error ?? null,
-        attempt: h.attempt,
-      }
-    }
-    if (this.#listeners.size > 0) this.#emit()
-    return r
   }
 
   async release(key, runId, status = 'succeeded', options) {
@@ -155,14 +152,7 @@ class TaskGuard {
     }
     const o = v.options('release options', options, RELEASE_OPTIONS)
     const error = o === undefined ? undefined : v.errorText(o.error)
-    return this.#scheduler.run(() => {
-      const answer = RELEASE_ANSWERS[native.guardRelease(this.#h, key, runId, code, error)]
-      if (this.#listeners.size > 0) this.#emit()
-      if (answer !== 'released') return { status: answer, key, runId }
-      const r = { status: 'released', key, runId, endedAt: this.#out[0] }
-      this.#waiters.wake(key)
-      return r
-    })
+    return this.#run(() => after(this.#b.release(key, runId, code, error), (r) => this.#freed(r)))
   }
 
   async heartbeat(key, runId, options) {
@@ -171,11 +161,7 @@ class TaskGuard {
     v.string('runId', runId)
     const o = v.options('heartbeat options', options, HEARTBEAT_OPTIONS)
     const ttlMs = o === undefined ? undefined : v.duration('ttlMs', o.ttlMs, 1)
-    return this.#scheduler.run(() => {
-      const answer = HEARTBEAT_ANSWERS[native.guardHeartbeat(this.#h, key, runId, ttlMs)]
-      if (answer === 'extended') return { status: 'extended', key, runId, expiresAt: this.#out[0] }
-      return { status: answer, key, runId }
-    })
+    return this.#run(() => this.#b.heartbeat(key, runId, ttlMs))
   }
 
   async approveRetry(key, options) {
@@ -184,13 +170,17 @@ class TaskGuard {
     const o = v.options('approveRetry options', options, APPROVE_OPTIONS) ?? {}
     const approvedBy = v.optionalString('approvedBy', o.approvedBy)
     const reason = v.optionalString('reason', o.reason)
-    return this.#scheduler.run(() => {
-      const r = native.guardApproveRetry(this.#h, key, approvedBy, reason)
-      if (this.#listeners.size > 0) this.#emit()
-      if (r.status !== 'approved') return { status: 'not_failed', key }
-      this.#waiters.wake(key)
-      return { status: 'approved', key, failedRunId: r.failedRunId, approvedAt: r.approvedAt, nextAttempt: r.nextAttempt }
-    })
+    return this.#run(() => after(this.#b.approveRetry(key, approvedBy, reason), (r) => this.#freed(r)))
+  }
+
+  /** Operator action: ends a running (or stale) run whose owner is gone. Its owner later gets `lost`. */
+  async forceRelease(key, options) {
+    this.#open()
+    v.string('key', key)
+    const o = v.options('forceRelease options', options, FORCE_OPTIONS) ?? {}
+    const by = v.optionalString('by', o.by)
+    const reason = v.optionalString('reason', o.reason)
+    return this.#run(() => after(this.#b.forceRelease(key, by, reason), (r) => this.#freed(r)))
   }
 
   async inspect(options) {
@@ -199,28 +189,13 @@ class TaskGuard {
     const prefix = v.optionalString('prefix', o.prefix)
     const state = v.optionalString('state', o.state)
     const limit = o.limit === undefined ? undefined : v.duration('limit', o.limit, 0)
-    return this.#scheduler.run(() => this.#inspectNow(prefix, state, limit))
+    return this.#run(() => this.#b.inspect(prefix, state, limit))
   }
 
-  #inspectNow(prefix, state, limit) {
-    const r = native.guardInspect(this.#h, prefix, state, limit)
-    const guards = r.guards.map((g) => ({
-      key: g.key,
-      state: g.state,
-      runId: g.runId,
-      fencingToken: g.fencingToken,
-      owner: g.owner ?? null,
-      startedAt: g.startedAt,
-      expiresAt: g.expiresAt,
-      attempt: g.attempt,
-      meta: g.meta === undefined ? null : JSON.parse(g.meta),
-      failedAt: g.failedAt ?? null,
-      error: g.error ?? null,
-      approvedAt: g.approvedAt ?? null,
-      approvedBy: g.approvedBy ?? null,
-      reason: g.reason ?? null,
-    }))
-    return { now: r.now, guards, counts: r.counts }
+  /** A release or approval that freed the key lets the next waiter in. */
+  #freed(r) {
+    if (r.status === 'released' || r.status === 'approved') this.#waiters.wake(r.key)
+    return r
   }
 
   /**
@@ -265,21 +240,18 @@ class TaskGuard {
   onEvent(listener) {
     v.func('listener', listener)
     this.#listeners.add(listener)
-    if (this.#listeners.size === 1) native.guardSetEventsEnabled(this.#h, true)
+    if (this.#listeners.size === 1 && !this.#closed) this.#b.setEventsEnabled(true)
     return () => {
       if (this.#listeners.delete(listener) && this.#listeners.size === 0 && !this.#closed) {
-        native.guardSetEventsEnabled(this.#h, false)
+        this.#b.setEventsEnabled(false)
       }
     }
   }
 
-  #emit() {
-    for (const e of native.guardTakeEvents(this.#h)) {
-      const event = { type: e.type, key: e.key, runId: e.runId, at: e.at }
-      if (e.status !== undefined) event.status = e.status
-      if (e.releaseStatus !== undefined) event.releaseStatus = e.releaseStatus
-      if (e.healedBy !== undefined) event.healedBy = e.healedBy
-      if (e.cause !== undefined) event.cause = e.cause
+  #dispatch(events) {
+    if (this.#listeners.size === 0) return
+    for (const e of events) {
+      const event = results.event(e)
       for (const l of this.#listeners) {
         try {
           l(event)
@@ -291,13 +263,16 @@ class TaskGuard {
     }
   }
 
-  /** Closes the guard: later calls reject with ERR_TASK_GUARD_CLOSED, and so do pending waits. */
+  /**
+   * Closes the guard: later calls reject with ERR_TASK_GUARD_CLOSED, and so do
+   * pending waits. Calls already made to a durable store are still answered.
+   */
   async close() {
     if (this.#closed) return
     this.#closed = true
-    native.guardClose(this.#h)
-    this.#scheduler.rejectAll(closedError)
+    this.#run.rejectAll(closedError)
     this.#waiters.rejectAll(closedError)
+    await this.#b.close()
   }
 
   #open() {
@@ -305,14 +280,19 @@ class TaskGuard {
   }
 }
 
+/** `f(x)`, after `x` settles if it is a promise (durable stores), at once if not (memory). */
+function after(x, f) {
+  return x instanceof Promise ? x.then(f) : f(x)
+}
+
 function errorOf(err) {
   if (err instanceof Error) return err.message || err.name
   return String(err)
 }
 
-/** Test support: the native handle of a guard. */
-function handleOf(guard) {
-  return handles.get(guard)
+/** Test support: the backend of a guard. */
+function backendOf(guard) {
+  return backends.get(guard)
 }
 
-module.exports = { TaskGuard, handleOf }
+module.exports = { TaskGuard, backendOf }

@@ -35,6 +35,10 @@ impl From<InvalidArg> for Error {
     }
 }
 
+pub fn closed() -> Error {
+    napi::Error::new(Code::Closed, "the guard is closed".to_owned())
+}
+
 pub fn store_error(e: StoreError) -> Error {
     let code = match &e {
         StoreError::Unavailable(_) => Code::StoreUnavailable,

@@ -1,26 +1,22 @@
-use std::sync::Arc;
-
 use std::cell::RefCell;
 
 use napi::bindgen_prelude::{Either, External, Float64Array};
 use napi_derive::napi;
 
-use super::errors::{invalid, store_error, Code, Result};
-use super::options::{duration, ttl, NativeOptions, Settings, StoreUrl};
+use super::commands;
+use super::errors::{closed, invalid, store_error, Result};
+use super::options::{duration, NativeOptions, Settings, StoreUrl};
 use super::replies::*;
-use crate::engine::{
-    events_of, release_events, storage_key, validate_key, validate_text, Acquire, AcquireReply,
-    ApproveReply, ApproveRetry, Command, DerivedState, Event, Heartbeat, Release, ReleaseStatus,
-    Reply, RunSummary, MAX_META_BYTES, MAX_OWNER_BYTES, MAX_REASON_BYTES,
-};
-use crate::store::{inspect, Executed, InspectFilter, MemoryStore, Store};
+use crate::engine::{events_of, release_events, AcquireReply, Command, Event, Reply, RunSummary};
+use crate::store::{Executed, MemoryStore, Store};
 
-/// The native half of `TaskGuard`. Its calls are synchronous free functions on
-/// an external handle, made on the JS thread for the memory store: a thread
-/// hop per call would cost far more than the work, and napi-rs class methods
-/// cost about twice as much per call as free functions (measured; see README).
+/// The native half of `TaskGuard` on the memory store. Its calls are
+/// synchronous free functions on an external handle, made on the JS thread:
+/// a thread hop per call would cost far more than the work, and napi-rs class
+/// methods cost about twice as much per call as free functions (measured; see
+/// README).
 pub struct Guard {
-    store: Arc<MemoryStore>,
+    store: MemoryStore,
     settings: Settings,
     local: RefCell<Local>,
 }
@@ -36,21 +32,19 @@ struct Local {
 
 type Handle = External<Guard>;
 
-fn closed() -> super::errors::Error {
-    napi::Error::new(Code::Closed, "the guard is closed".to_owned())
-}
-
 #[napi]
 pub fn guard_open(options: NativeOptions, out: Float64Array) -> Result<Handle> {
     let settings = Settings::from_options(options)?;
+    if !matches!(settings.store, StoreUrl::Memory) {
+        return Err(invalid(
+            "guardOpen is for the memory store; durable stores use durableOpen",
+        ));
+    }
     if out.len() < 6 {
         return Err(invalid("out must be a Float64Array of at least 6 numbers"));
     }
-    let store = match settings.store {
-        StoreUrl::Memory => Arc::new(MemoryStore::new(settings.policy.retention_ms)),
-    };
     Ok(External::new(Guard {
-        store,
+        store: MemoryStore::new(settings.policy.retention_ms),
         settings,
         local: RefCell::new(Local {
             out,
@@ -66,8 +60,7 @@ impl Guard {
         if self.local.borrow().closed {
             return Err(closed());
         }
-        validate_key(key, self.settings.max_key_bytes)?;
-        let full = storage_key(&self.settings.namespace, key);
+        let full = commands::key(&self.settings, key)?;
         let done = self
             .store
             .execute(&full, command, &self.settings.policy)
@@ -122,56 +115,22 @@ pub fn guard_acquire(
     owner: Option<String>,
     ttl_ms: Option<f64>,
     meta: Option<String>,
-) -> Result<Either<String, AcquireDetail>> {
-    let ttl_ms = ttl("ttlMs", ttl_ms)?;
-    if let Some(o) = &owner {
-        validate_text("owner", o, MAX_OWNER_BYTES)?;
-    }
-    if let Some(m) = &meta {
-        validate_text("meta (as JSON)", m, MAX_META_BYTES)?;
-    }
-    let cmd = Command::Acquire(Acquire {
-        owner,
-        ttl_ms,
-        meta,
-    });
-    let Reply::Acquire(reply) = g.execute(&key, cmd)?.reply else {
-        unreachable!("acquire answers with an acquire reply")
-    };
-    Ok(match reply {
-        AcquireReply::Acquired {
+) -> Result<Either<String, ReplyOut>> {
+    let cmd = commands::acquire(owner, ttl_ms, meta)?;
+    Ok(match g.execute(&key, cmd)?.reply {
+        Reply::Acquire(AcquireReply::Acquired {
             run,
             healed_from: None,
-        } => Either::A(g.compact(run, RUN_ACQUIRED)),
-        AcquireReply::AlreadyRunning(run) => Either::A(g.compact(run, RUN_ALREADY_RUNNING)),
-        AcquireReply::Acquired { run, healed_from } => Either::B(AcquireDetail {
-            status: "acquired".into(),
-            run: Some(run.into()),
-            healed_from: healed_from.map(Into::into),
-            failed_run_id: None,
-            failed_at: None,
-            error: None,
-            attempt: None,
-        }),
-        AcquireReply::AwaitingApproval {
-            failed_run_id,
-            failed_at,
-            error,
-            attempt,
-            ..
-        } => Either::B(AcquireDetail {
-            status: "awaiting_approval".into(),
-            run: None,
-            healed_from: None,
-            failed_run_id: Some(failed_run_id),
-            failed_at: Some(failed_at as f64),
-            error,
-            attempt: Some(attempt),
-        }),
+        }) => Either::A(g.compact(run, RUN_ACQUIRED)),
+        Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
+            Either::A(g.compact(run, RUN_ALREADY_RUNNING))
+        }
+        other => Either::B(reply_out(other)),
     })
 }
 
-/// `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in `out`), 1 lost, 2 not_owner, 3 already_released.
+/// `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in
+/// `out`), 1 lost, 2 not_owner, 3 already_released.
 #[napi]
 pub fn guard_release(
     g: &Handle,
@@ -180,14 +139,7 @@ pub fn guard_release(
     status: u32,
     error: Option<String>,
 ) -> Result<u32> {
-    let status = *ReleaseStatus::ALL
-        .get(status as usize)
-        .ok_or_else(|| invalid(format!("unknown release status index {status}")))?;
-    let cmd = Command::Release(Release {
-        run_id: run_id.clone(),
-        status,
-        error,
-    });
+    let cmd = commands::release(run_id.clone(), status, error)?;
     let done = g.execute(&key, cmd)?;
     let Reply::Release(reply) = done.reply else {
         unreachable!("release answers with a release reply")
@@ -204,8 +156,7 @@ pub fn guard_heartbeat(
     run_id: String,
     ttl_ms: Option<f64>,
 ) -> Result<u32> {
-    let ttl_ms = ttl("ttlMs", ttl_ms)?;
-    let cmd = Command::Heartbeat(Heartbeat { run_id, ttl_ms });
+    let cmd = commands::heartbeat(run_id, ttl_ms)?;
     let Reply::Heartbeat(reply) = g.execute(&key, cmd)?.reply else {
         unreachable!("heartbeat answers with a heartbeat reply")
     };
@@ -218,39 +169,20 @@ pub fn guard_approve_retry(
     key: String,
     approved_by: Option<String>,
     reason: Option<String>,
-) -> Result<ApproveOut> {
-    if let Some(b) = &approved_by {
-        validate_text("approvedBy", b, MAX_OWNER_BYTES)?;
-    }
-    if let Some(r) = &reason {
-        validate_text("reason", r, MAX_REASON_BYTES)?;
-    }
-    let cmd = Command::ApproveRetry(ApproveRetry {
-        approved_by,
-        reason,
-    });
-    let Reply::ApproveRetry(reply) = g.execute(&key, cmd)?.reply else {
-        unreachable!("approveRetry answers with an approve reply")
-    };
-    Ok(match reply {
-        ApproveReply::Approved {
-            failed_run_id,
-            approved_at,
-            next_attempt,
-            ..
-        } => ApproveOut {
-            status: "approved".into(),
-            failed_run_id: Some(failed_run_id),
-            approved_at: Some(approved_at as f64),
-            next_attempt: Some(next_attempt),
-        },
-        ApproveReply::NotFailed => ApproveOut {
-            status: "not_failed".into(),
-            failed_run_id: None,
-            approved_at: None,
-            next_attempt: None,
-        },
-    })
+) -> Result<ReplyOut> {
+    let cmd = commands::approve(approved_by, reason)?;
+    Ok(reply_out(g.execute(&key, cmd)?.reply))
+}
+
+#[napi]
+pub fn guard_force_release(
+    g: &Handle,
+    key: String,
+    by: Option<String>,
+    reason: Option<String>,
+) -> Result<ReplyOut> {
+    let cmd = commands::force(by, reason)?;
+    Ok(reply_out(g.execute(&key, cmd)?.reply))
 }
 
 #[napi]
@@ -263,32 +195,8 @@ pub fn guard_inspect(
     if g.local.borrow().closed {
         return Err(closed());
     }
-    let state = state.as_deref().map(DerivedState::parse).transpose()?;
-    let limit = match limit {
-        None => usize::MAX,
-        Some(v) => duration("limit", v, 0, u32::MAX as u64)? as usize,
-    };
-    let ns_prefix = storage_key(&g.settings.namespace, "").into_owned();
-    let filter = InspectFilter {
-        prefix: prefix.as_deref().unwrap_or(""),
-        state,
-        limit,
-    };
-    let found = inspect(g.store.as_ref(), &ns_prefix, &filter).map_err(store_error)?;
-    Ok(InspectOut {
-        now: found.now as f64,
-        guards: found
-            .guards
-            .into_iter()
-            .map(|(k, v)| GuardOut::new(k, v))
-            .collect(),
-        counts: CountsOut {
-            running: found.counts.running as f64,
-            stale: found.counts.stale as f64,
-            failed: found.counts.failed as f64,
-            approved: found.counts.approved as f64,
-        },
-    })
+    let filter = commands::inspect_filter(&g.settings, prefix, state, limit)?;
+    Ok(inspect_out(g.store.inspect(&filter).map_err(store_error)?))
 }
 
 #[napi]

@@ -1,6 +1,8 @@
 //! The napi layer: converts between JS values and the engine's types. It
 //! decides nothing about guards.
 
+mod commands;
+mod durable;
 mod errors;
 mod guard;
 mod options;

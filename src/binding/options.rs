@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use napi_derive::napi;
 
 use super::errors::{invalid, Result};
@@ -5,6 +7,7 @@ use crate::engine::{
     validate_namespace, OnStale, Policy, DEFAULT_MAX_KEY_BYTES, DEFAULT_RETENTION_MS,
     DEFAULT_TTL_MS, MAX_MAX_KEY_BYTES, MAX_TTL_MS,
 };
+use crate::store::sqlite::Durability;
 
 /// Options as the JS facade passes them: already type-checked there, range-checked here.
 #[napi(object)]
@@ -15,14 +18,21 @@ pub struct NativeOptions {
     pub default_ttl_ms: Option<f64>,
     pub on_stale: Option<String>,
     pub retention_ms: Option<f64>,
+    /// SQLite: 'full' (default) or 'normal'.
+    pub durability: Option<String>,
+    /// SQLite: false commits every call on its own (for measurement).
+    pub group_commit: Option<bool>,
 }
 
 pub enum StoreUrl {
     Memory,
+    Sqlite(PathBuf),
 }
 
 pub struct Settings {
     pub store: StoreUrl,
+    pub durability: Durability,
+    pub group_commit: bool,
     pub namespace: String,
     pub max_key_bytes: usize,
     pub policy: Policy,
@@ -43,19 +53,31 @@ pub fn ttl(name: &str, v: Option<f64>) -> Result<Option<u64>> {
 }
 
 fn parse_store(url: &str) -> Result<StoreUrl> {
-    match url {
-        "memory:" => Ok(StoreUrl::Memory),
-        _ => {
-            let scheme = url.split_once(':').map(|(s, _)| s);
-            match scheme {
-                Some("sqlite") | Some("redis") | Some("rediss") => Err(invalid(format!(
-                    "store {url:?}: this build supports only 'memory:'"
-                ))),
-                _ => Err(invalid(format!(
-                    "store must be a URL such as 'memory:', not {url:?}"
-                ))),
-            }
+    if url == "memory:" {
+        return Ok(StoreUrl::Memory);
+    }
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        // 'sqlite:///abs/path' as well as 'sqlite:/abs/path' and 'sqlite:rel/path'.
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path == ":memory:" {
+            return Err(invalid(
+                "store 'sqlite::memory:' is refused: it would be private to one connection and lost on close; use 'memory:'",
+            ));
         }
+        if path.is_empty() || path.contains('\0') {
+            return Err(invalid(format!(
+                "store {url:?} needs a file path, as in 'sqlite:./guards.db'"
+            )));
+        }
+        return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
+    }
+    match url.split_once(':').map(|(s, _)| s) {
+        Some("redis") | Some("rediss") => Err(invalid(format!(
+            "store {url:?}: Redis is not supported by this version; use 'memory:' or 'sqlite:<path>'"
+        ))),
+        _ => Err(invalid(format!(
+            "store must be 'memory:' or 'sqlite:<path>', not {url:?}"
+        ))),
     }
 }
 
@@ -84,8 +106,19 @@ impl Settings {
                 Some(v) => duration("retentionMs", v, 0, u64::MAX >> 12)?,
             },
         };
+        let durability = match o.durability.as_deref() {
+            None | Some("full") => Durability::Full,
+            Some("normal") => Durability::Normal,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "durability must be 'full' or 'normal', not {other:?}"
+                )))
+            }
+        };
         Ok(Settings {
             store: parse_store(o.store.as_deref().unwrap_or("memory:"))?,
+            durability,
+            group_commit: o.group_commit.unwrap_or(true),
             namespace,
             max_key_bytes,
             policy,

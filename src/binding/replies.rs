@@ -6,7 +6,11 @@
 
 use napi_derive::napi;
 
-use crate::engine::{Event, EventKind, GuardView, HeartbeatReply, ReleaseReply, RunSummary};
+use crate::engine::{
+    AcquireReply, ApproveReply, Event, EventKind, ForceReleaseReply, GuardView, HeartbeatReply,
+    ReleaseReply, Reply, RunSummary,
+};
+use crate::store::Inspection;
 
 pub const RELEASED: u32 = 0;
 pub const LOST: u32 = 1;
@@ -39,24 +43,116 @@ impl From<RunSummary> for RunInfo {
     }
 }
 
-/// Every acquire answer but a plain `acquired`.
+/// Any reply as one object, for the paths where building objects natively is
+/// not the cost that matters (durable stores, approvals, forced releases).
 #[napi(object)]
-pub struct AcquireDetail {
+#[derive(Default)]
+pub struct ReplyOut {
     pub status: String,
     pub run: Option<RunInfo>,
     pub healed_from: Option<RunInfo>,
+    pub run_id: Option<String>,
     pub failed_run_id: Option<String>,
     pub failed_at: Option<f64>,
     pub error: Option<String>,
     pub attempt: Option<u32>,
-}
-
-#[napi(object)]
-pub struct ApproveOut {
-    pub status: String,
-    pub failed_run_id: Option<String>,
+    pub ended_at: Option<f64>,
+    pub expires_at: Option<f64>,
     pub approved_at: Option<f64>,
     pub next_attempt: Option<u32>,
+    pub inspection: Option<InspectOut>,
+}
+
+fn status(s: &str) -> ReplyOut {
+    ReplyOut {
+        status: s.to_owned(),
+        ..ReplyOut::default()
+    }
+}
+
+pub fn reply_out(reply: Reply) -> ReplyOut {
+    match reply {
+        Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => ReplyOut {
+            run: Some(run.into()),
+            healed_from: healed_from.map(Into::into),
+            ..status("acquired")
+        },
+        Reply::Acquire(AcquireReply::AlreadyRunning(run)) => ReplyOut {
+            run: Some(run.into()),
+            ..status("already_running")
+        },
+        Reply::Acquire(AcquireReply::AwaitingApproval {
+            failed_run_id,
+            failed_at,
+            error,
+            attempt,
+            ..
+        }) => ReplyOut {
+            failed_run_id: Some(failed_run_id),
+            failed_at: Some(failed_at as f64),
+            error,
+            attempt: Some(attempt),
+            ..status("awaiting_approval")
+        },
+        Reply::Release(ReleaseReply::Released { ended_at, .. }) => ReplyOut {
+            ended_at: Some(ended_at as f64),
+            ..status("released")
+        },
+        Reply::Release(ReleaseReply::Lost) => status("lost"),
+        Reply::Release(ReleaseReply::NotOwner) => status("not_owner"),
+        Reply::Release(ReleaseReply::AlreadyReleased) => status("already_released"),
+        Reply::Heartbeat(HeartbeatReply::Extended { expires_at }) => ReplyOut {
+            expires_at: Some(expires_at as f64),
+            ..status("extended")
+        },
+        Reply::Heartbeat(HeartbeatReply::Lost) => status("lost"),
+        Reply::Heartbeat(HeartbeatReply::NotOwner) => status("not_owner"),
+        Reply::ApproveRetry(ApproveReply::Approved {
+            failed_run_id,
+            approved_at,
+            next_attempt,
+            ..
+        }) => ReplyOut {
+            failed_run_id: Some(failed_run_id),
+            approved_at: Some(approved_at as f64),
+            next_attempt: Some(next_attempt),
+            ..status("approved")
+        },
+        Reply::ApproveRetry(ApproveReply::NotFailed) => status("not_failed"),
+        Reply::ForceRelease(ForceReleaseReply::Released { run_id, ended_at }) => ReplyOut {
+            run_id: Some(run_id),
+            ended_at: Some(ended_at as f64),
+            ..status("released")
+        },
+        Reply::ForceRelease(ForceReleaseReply::NotRunning) => status("not_running"),
+    }
+}
+
+pub fn inspect_out(found: Inspection) -> InspectOut {
+    InspectOut {
+        now: found.now as f64,
+        guards: found
+            .guards
+            .into_iter()
+            .map(|(k, v)| GuardOut::new(k, v))
+            .collect(),
+        counts: CountsOut {
+            running: found.counts.running as f64,
+            stale: found.counts.stale as f64,
+            failed: found.counts.failed as f64,
+            approved: found.counts.approved as f64,
+        },
+    }
+}
+
+/// One answer of a durable store's batch.
+#[napi(object)]
+pub struct CompletionOut {
+    pub id: u32,
+    pub reply: Option<ReplyOut>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub events: Vec<EventOut>,
 }
 
 #[napi(object)]

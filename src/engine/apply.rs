@@ -1,8 +1,12 @@
-use super::command::{Acquire, ApproveRetry, Command, Heartbeat, Release, ReleaseStatus};
+use super::command::{
+    Acquire, ApproveRetry, Command, ForceRelease, Heartbeat, Release, ReleaseStatus,
+};
 use super::limits::MAX_ERROR_BYTES;
 use super::policy::{OnStale, Policy};
 use super::record::{Approval, EndedHow, Failure, FailureCause, Phase, Record, Run};
-use super::reply::{AcquireReply, ApproveReply, HeartbeatReply, ReleaseReply, Reply, RunSummary};
+use super::reply::{
+    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunSummary,
+};
 
 /// What a store hands to `apply` besides the record: the one clock reading for
 /// this command, the policy, and how to mint ids (kept out of the engine so
@@ -41,6 +45,10 @@ pub fn apply(record: &mut Record, command: Command, ctx: &mut Context) -> Applie
         Command::ApproveRetry(c) => {
             let (r, ch) = approve(record, c, ctx);
             (Reply::ApproveRetry(r), ch)
+        }
+        Command::ForceRelease(c) => {
+            let (r, ch) = force_release(record, c, ctx.now);
+            (Reply::ForceRelease(r), ch)
         }
     };
     if changed {
@@ -180,7 +188,7 @@ fn release(rec: &mut Record, cmd: Release, now: i64) -> (ReleaseReply, bool) {
         _ => {
             let reply = match rec.ended(&cmd.run_id).map(|e| e.how) {
                 Some(EndedHow::Released(_)) => ReleaseReply::AlreadyReleased,
-                Some(EndedHow::Healed | EndedHow::Expired) => ReleaseReply::Lost,
+                Some(EndedHow::Healed | EndedHow::Expired | EndedHow::Forced) => ReleaseReply::Lost,
                 None => ReleaseReply::NotOwner,
             };
             (reply, false)
@@ -245,6 +253,34 @@ fn approve(rec: &mut Record, cmd: ApproveRetry, ctx: &Context) -> (ApproveReply,
         },
     );
     (reply, true)
+}
+
+/// Clears a running run (stale or not) whose owner an operator knows is gone;
+/// that owner's later release or heartbeat answers `lost`.
+fn force_release(rec: &mut Record, cmd: ForceRelease, now: i64) -> (ForceReleaseReply, bool) {
+    if !matches!(rec.phase, Phase::Running(_)) {
+        return (ForceReleaseReply::NotRunning, false);
+    }
+    let Phase::Running(run) = std::mem::replace(&mut rec.phase, Phase::Idle) else {
+        unreachable!()
+    };
+    let note = match (cmd.by, cmd.reason) {
+        (None, None) => None,
+        (by, reason) => Some(format!(
+            "forced by {}{}",
+            by.as_deref().unwrap_or("an operator"),
+            reason.map(|r| format!(": {r}")).unwrap_or_default()
+        )),
+    };
+    let run_id = run.run_id.clone();
+    rec.remember_with(run.run_id, now, EndedHow::Forced, note);
+    (
+        ForceReleaseReply::Released {
+            run_id,
+            ended_at: now,
+        },
+        true,
+    )
 }
 
 fn truncate_error(mut s: String) -> String {

@@ -48,10 +48,18 @@ pub struct ApproveRetry {
     pub reason: Option<String>,
 }
 
+/// An operator clearing a run whose owner is gone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForceRelease {
+    pub by: Option<String>,
+    pub reason: Option<String>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Acquire(Acquire),
     Release(Release),
     Heartbeat(Heartbeat),
     ApproveRetry(ApproveRetry),
+    ForceRelease(ForceRelease),
 }

@@ -1,5 +1,5 @@
 use super::command::ReleaseStatus;
-use super::reply::{AcquireReply, ApproveReply, ReleaseReply, Reply};
+use super::reply::{AcquireReply, ApproveReply, ForceReleaseReply, ReleaseReply, Reply};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventKind {
@@ -81,6 +81,9 @@ pub fn events_of(reply: &Reply) -> Vec<Event> {
             }
             out.push(ev(Approved, failed_run_id, None));
             out
+        }
+        Reply::ForceRelease(ForceReleaseReply::Released { run_id, .. }) => {
+            vec![ev(Released, run_id, Some("forced"))]
         }
         // Release replies do not carry the run id: the binding knows it from the call.
         _ => Vec::new(),

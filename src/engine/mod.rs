@@ -16,7 +16,9 @@ mod record;
 mod reply;
 
 pub use apply::{apply, Context};
-pub use command::{Acquire, ApproveRetry, Command, Heartbeat, Release, ReleaseStatus};
+pub use command::{
+    Acquire, ApproveRetry, Command, ForceRelease, Heartbeat, Release, ReleaseStatus,
+};
 pub use error::InvalidArg;
 pub use events::{events_of, release_events, Event, EventKind};
 pub use inspect::{view, Counts, DerivedState, GuardView};
@@ -24,7 +26,9 @@ pub use key::{storage_key, validate_key, validate_namespace, validate_text};
 pub use limits::*;
 pub use policy::{OnStale, Policy};
 pub use record::Record;
-pub use reply::{AcquireReply, ApproveReply, HeartbeatReply, ReleaseReply, Reply, RunSummary};
+pub use reply::{
+    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunSummary,
+};
 
 #[cfg(test)]
 mod model_tests;

@@ -61,6 +61,8 @@ pub enum EndedHow {
     Healed,
     /// Turned into a failure because it went stale (`onStale: 'fail'`).
     Expired,
+    /// Cleared by an operator.
+    Forced,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +70,9 @@ pub struct Ended {
     pub run_id: String,
     pub ended_at: i64,
     pub how: EndedHow,
+    /// Who forced it and why, for `Forced`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Everything stored for one key.
@@ -101,6 +106,16 @@ impl Record {
     }
 
     pub(crate) fn remember(&mut self, run_id: String, ended_at: i64, how: EndedHow) {
+        self.remember_with(run_id, ended_at, how, None);
+    }
+
+    pub(crate) fn remember_with(
+        &mut self,
+        run_id: String,
+        ended_at: i64,
+        how: EndedHow,
+        note: Option<String>,
+    ) {
         if self.history.len() == HISTORY_LEN {
             self.history.pop();
         }
@@ -110,11 +125,18 @@ impl Record {
                 run_id,
                 ended_at,
                 how,
+                note,
             },
         );
     }
 
     pub(crate) fn ended(&self, run_id: &str) -> Option<&Ended> {
         self.history.iter().find(|e| e.run_id == run_id)
+    }
+}
+
+impl Record {
+    pub fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Idle)
     }
 }

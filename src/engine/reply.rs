@@ -74,9 +74,16 @@ pub enum ApproveReply {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ForceReleaseReply {
+    Released { run_id: String, ended_at: i64 },
+    NotRunning,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     Acquire(AcquireReply),
     Release(ReleaseReply),
     Heartbeat(HeartbeatReply),
     ApproveRetry(ApproveReply),
+    ForceRelease(ForceReleaseReply),
 }

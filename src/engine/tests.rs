@@ -478,6 +478,45 @@ fn keys_and_namespaces_are_validated() {
 }
 
 #[test]
+fn force_release_clears_a_running_run_and_its_owner_is_lost() {
+    let mut h = H::new();
+    let run = h.acquired(500);
+    let cmd = ForceRelease {
+        by: Some("ops".into()),
+        reason: Some("worker died".into()),
+    };
+    let (r, changed) = h.run(Command::ForceRelease(cmd.clone()));
+    assert!(changed);
+    assert_eq!(
+        r,
+        Reply::ForceRelease(ForceReleaseReply::Released {
+            run_id: run.run_id.clone(),
+            ended_at: h.now
+        })
+    );
+    assert_eq!(
+        h.rec.history[0].note.as_deref(),
+        Some("forced by ops: worker died")
+    );
+    assert_eq!(h.state(), None);
+    assert_eq!(
+        h.release(&run.run_id, ReleaseStatus::Succeeded),
+        ReleaseReply::Lost
+    );
+    assert_eq!(h.heartbeat(&run.run_id, None), HeartbeatReply::Lost);
+    let (r, changed) = h.run(Command::ForceRelease(cmd.clone()));
+    assert_eq!(r, Reply::ForceRelease(ForceReleaseReply::NotRunning));
+    assert!(!changed);
+    let next = h.acquired(500);
+    h.release(&next.run_id, ReleaseStatus::Failed);
+    assert_eq!(
+        h.run(Command::ForceRelease(cmd)).0,
+        Reply::ForceRelease(ForceReleaseReply::NotRunning),
+        "a failure needs approval, not force"
+    );
+}
+
+#[test]
 fn events_follow_replies() {
     let mut h = H::new();
     let old = h.acquired(500);

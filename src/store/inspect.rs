@@ -1,14 +1,22 @@
-use crate::engine::{view, Counts, DerivedState, GuardView};
+use crate::engine::{view, Counts, DerivedState, GuardView, Record};
 
-use super::{Store, StoreError};
-
-pub struct InspectFilter<'a> {
-    /// Matched against the caller's key (without the namespace).
-    pub prefix: &'a str,
+/// What `inspect` asks for, owned so it can travel to a store's thread.
+#[derive(Clone, Debug)]
+pub struct InspectFilter {
+    /// Namespace prefix (`"<ns>/"` or empty) followed by the caller's prefix.
+    pub namespace_prefix: String,
+    pub prefix: String,
     pub state: Option<DerivedState>,
     pub limit: usize,
 }
 
+impl InspectFilter {
+    pub fn full_prefix(&self) -> String {
+        format!("{}{}", self.namespace_prefix, self.prefix)
+    }
+}
+
+#[derive(Clone, Debug)]
 pub struct Inspection {
     pub now: i64,
     /// Keys without the namespace, sorted.
@@ -17,32 +25,28 @@ pub struct Inspection {
     pub counts: Counts,
 }
 
-pub fn inspect(
-    store: &dyn Store,
-    namespace_prefix: &str,
+/// Derives each record's state at `now` and applies the filter; every store's
+/// `inspect` ends here so they all answer alike.
+pub fn collect<'a>(
+    records: impl IntoIterator<Item = (&'a str, &'a Record)>,
     filter: &InspectFilter,
-) -> Result<Inspection, StoreError> {
+    now: i64,
+) -> Inspection {
     let mut guards = Vec::new();
     let mut counts = Counts::default();
-    let mut full_prefix = String::with_capacity(namespace_prefix.len() + filter.prefix.len());
-    full_prefix.push_str(namespace_prefix);
-    full_prefix.push_str(filter.prefix);
-    let mut seen = Vec::new();
-    let now = store.scan(&full_prefix, &mut |key, rec| {
-        seen.push((key.to_owned(), rec.clone()))
-    })?;
-    for (key, rec) in seen {
-        let Some(v) = view(&rec, now) else { continue };
+    let ns = filter.namespace_prefix.len();
+    for (key, rec) in records {
+        let Some(v) = view(rec, now) else { continue };
         counts.add(v.state);
         if filter.state.is_none_or(|s| s == v.state) {
-            guards.push((key[namespace_prefix.len()..].to_owned(), v));
+            guards.push((key[ns..].to_owned(), v));
         }
     }
     guards.sort_by(|a, b| a.0.cmp(&b.0));
     guards.truncate(filter.limit);
-    Ok(Inspection {
+    Inspection {
         now,
         guards,
         counts,
-    })
+    }
 }

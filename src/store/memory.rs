@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 
-use super::{new_run_id, Clock, Executed, Store, StoreError};
+use super::{collect, new_run_id, Clock, Executed, InspectFilter, Inspection, Store, StoreError};
 use crate::engine::{apply, Command, Context, Policy, Record};
 
 const SHARDS: usize = 16;
@@ -107,17 +107,23 @@ impl Store for MemoryStore {
         })
     }
 
-    fn scan(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Record)) -> Result<i64, StoreError> {
+    fn inspect(&self, filter: &InspectFilter) -> Result<Inspection, StoreError> {
         let now = self.clock.now();
+        let prefix = filter.full_prefix();
+        let mut found = Vec::new();
         for shard in &self.shards {
             let shard = shard.lock();
             for (k, rec) in &shard.records {
-                if k.starts_with(prefix) {
-                    visit(k, rec);
+                if k.starts_with(&prefix) {
+                    found.push((k.clone(), rec.clone()));
                 }
             }
         }
-        Ok(now)
+        Ok(collect(
+            found.iter().map(|(k, r)| (k.as_str(), r)),
+            filter,
+            now,
+        ))
     }
 }
 
@@ -162,7 +168,7 @@ mod tests {
         let s = MemoryStore::new(0);
         let policy = Policy::default();
         let mut last = 0;
-        for i in 0..(SWEEP_EVERY * 3) {
+        for i in 0..(SWEEP_EVERY * 8) {
             let key = format!("k{}", i % 7);
             let AcquireReply::Acquired { run, .. } = acquire(&s, &key) else {
                 panic!()

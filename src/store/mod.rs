@@ -4,14 +4,17 @@
 mod clock;
 mod error;
 mod inspect;
+pub mod job;
 mod memory;
+pub mod sqlite;
 
 pub use clock::Clock;
 pub use error::StoreError;
-pub use inspect::{inspect, InspectFilter};
+pub use inspect::{collect, InspectFilter, Inspection};
 pub use memory::MemoryStore;
+pub use sqlite::SqliteStore;
 
-use crate::engine::{Command, Policy, Record, Reply};
+use crate::engine::{Command, Policy, Reply};
 
 pub struct Executed {
     pub reply: Reply,
@@ -24,9 +27,7 @@ pub trait Store: Send + Sync {
     fn execute(&self, key: &str, command: Command, policy: &Policy)
         -> Result<Executed, StoreError>;
 
-    /// Calls `visit` for every stored record whose key starts with `prefix`, and
-    /// returns the clock reading the scan is consistent with.
-    fn scan(&self, prefix: &str, visit: &mut dyn FnMut(&str, &Record)) -> Result<i64, StoreError>;
+    fn inspect(&self, filter: &InspectFilter) -> Result<Inspection, StoreError>;
 }
 
 /// A UUID v7 for a run starting at `now_ms`: unique, and sortable by start

@@ -1,0 +1,94 @@
+//! JS arguments to engine commands, shared by the memory and durable bindings
+//! so both refuse the same input the same way.
+
+use super::errors::{invalid, Result};
+use super::options::{duration, ttl, Settings};
+use crate::engine::{
+    storage_key, validate_key, validate_text, Acquire, ApproveRetry, Command, DerivedState,
+    ForceRelease, Heartbeat, Release, ReleaseStatus, MAX_META_BYTES, MAX_OWNER_BYTES,
+    MAX_REASON_BYTES,
+};
+use crate::store::InspectFilter;
+
+pub fn key<'a>(settings: &Settings, key: &'a str) -> Result<std::borrow::Cow<'a, str>> {
+    validate_key(key, settings.max_key_bytes)?;
+    Ok(storage_key(&settings.namespace, key))
+}
+
+pub fn acquire(
+    owner: Option<String>,
+    ttl_ms: Option<f64>,
+    meta: Option<String>,
+) -> Result<Command> {
+    let ttl_ms = ttl("ttlMs", ttl_ms)?;
+    if let Some(o) = &owner {
+        validate_text("owner", o, MAX_OWNER_BYTES)?;
+    }
+    if let Some(m) = &meta {
+        validate_text("meta (as JSON)", m, MAX_META_BYTES)?;
+    }
+    Ok(Command::Acquire(Acquire {
+        owner,
+        ttl_ms,
+        meta,
+    }))
+}
+
+/// `status` indexes `ReleaseStatus::ALL`.
+pub fn release(run_id: String, status: u32, error: Option<String>) -> Result<Command> {
+    let status = *ReleaseStatus::ALL
+        .get(status as usize)
+        .ok_or_else(|| invalid(format!("unknown release status index {status}")))?;
+    Ok(Command::Release(Release {
+        run_id,
+        status,
+        error,
+    }))
+}
+
+pub fn heartbeat(run_id: String, ttl_ms: Option<f64>) -> Result<Command> {
+    let ttl_ms = ttl("ttlMs", ttl_ms)?;
+    Ok(Command::Heartbeat(Heartbeat { run_id, ttl_ms }))
+}
+
+fn operator_text(by: &Option<String>, reason: &Option<String>, by_name: &str) -> Result<()> {
+    if let Some(b) = by {
+        validate_text(by_name, b, MAX_OWNER_BYTES)?;
+    }
+    if let Some(r) = reason {
+        validate_text("reason", r, MAX_REASON_BYTES)?;
+    }
+    Ok(())
+}
+
+pub fn approve(approved_by: Option<String>, reason: Option<String>) -> Result<Command> {
+    operator_text(&approved_by, &reason, "approvedBy")?;
+    Ok(Command::ApproveRetry(ApproveRetry {
+        approved_by,
+        reason,
+    }))
+}
+
+pub fn force(by: Option<String>, reason: Option<String>) -> Result<Command> {
+    operator_text(&by, &reason, "by")?;
+    Ok(Command::ForceRelease(ForceRelease { by, reason }))
+}
+
+pub fn inspect_filter(
+    settings: &Settings,
+    prefix: Option<String>,
+    state: Option<String>,
+    limit: Option<f64>,
+) -> Result<InspectFilter> {
+    let state = state.as_deref().map(DerivedState::parse).transpose()?;
+    let limit = match limit {
+        None => usize::MAX,
+        Some(v) => duration("limit", v, 0, u32::MAX as u64)? as usize,
+    };
+    Ok(InspectFilter {
+        namespace_prefix: storage_key(&settings.namespace, "").into_owned(),
+        prefix: prefix.unwrap_or_default(),
+        state,
+        limit,
+    })
+}

@@ -1,0 +1,261 @@
+//! The native half of `TaskGuard` on a durable store (SQLite). Calls submit
+//! jobs and return at once; the store's thread answers each batch through one
+//! threadsafe function call, so the JS thread wakes once per commit, not once
+//! per call.
+
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{External, Function};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Status};
+use napi_derive::napi;
+
+use super::commands;
+use super::errors::{closed, invalid, store_error, Code, Result};
+use super::options::{duration, NativeOptions, Settings, StoreUrl};
+use super::replies::{inspect_out, reply_out, CompletionOut, EventOut};
+use crate::engine::{events_of, release_events, Command, Reply};
+use crate::store::job::{Completion, Done, Job, JobKind};
+use crate::store::sqlite::SqliteOptions;
+use crate::store::SqliteStore;
+
+type OnDone = ThreadsafeFunction<Vec<Completion>, (), Vec<CompletionOut>, Status, false, true>;
+
+pub struct Durable {
+    settings: Settings,
+    store: Mutex<Option<SqliteStore>>,
+    /// Shared with the store's thread, which calls it; the JS thread refs and unrefs it.
+    on_done: Arc<Mutex<OnDone>>,
+}
+
+type Handle = External<Durable>;
+
+/// Opens a durable store; `onDone(completions)` receives every answer, the
+/// first being id 0: the open itself.
+#[napi]
+pub fn durable_open(
+    options: NativeOptions,
+    on_done: Function<'_, Vec<CompletionOut>, ()>,
+) -> Result<Handle> {
+    let settings = Settings::from_options(options)?;
+    let StoreUrl::Sqlite(path) = &settings.store else {
+        return Err(invalid(
+            "durableOpen is for durable stores; 'memory:' uses guardOpen",
+        ));
+    };
+    let namespace_len = commands::inspect_filter(&settings, None, None, None)?
+        .namespace_prefix
+        .len();
+    // Weak: an idle guard must not keep the process alive. The facade refs it
+    // (`durableRef`) while answers are outstanding.
+    let tsfn: OnDone = on_done
+        .build_threadsafe_function::<Vec<Completion>>()
+        .weak::<true>()
+        .callee_handled::<false>()
+        .build_callback(move |ctx| Ok(convert(ctx.value, namespace_len)))
+        .map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))?;
+    let on_done = Arc::new(Mutex::new(tsfn));
+    let deliver_to = on_done.clone();
+    let deliver = Box::new(move |batch: Vec<Completion>| {
+        let tsfn = deliver_to.lock().expect("tsfn lock");
+        tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+    });
+    let store = SqliteStore::start(
+        SqliteOptions {
+            path: path.clone(),
+            durability: settings.durability,
+            group_commit: settings.group_commit,
+            policy: settings.policy.clone(),
+        },
+        deliver,
+    )
+    .map_err(|e| {
+        napi::Error::new(
+            Code::StoreUnavailable,
+            format!("cannot start the store thread: {e}"),
+        )
+    })?;
+    Ok(External::new(Durable {
+        settings,
+        store: Mutex::new(Some(store)),
+        on_done,
+    }))
+}
+
+fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
+    batch
+        .into_iter()
+        .map(|(id, result)| match result {
+            Ok(Done::Opened) => CompletionOut {
+                id,
+                reply: None,
+                error_code: None,
+                error_message: None,
+                events: Vec::new(),
+            },
+            Ok(Done::Executed {
+                executed,
+                key,
+                released_run,
+            }) => {
+                let key = &key[namespace_len..];
+                let events = match (&executed.reply, &released_run) {
+                    (Reply::Release(r), Some(run)) => release_events(r, run),
+                    (reply, _) => events_of(reply),
+                };
+                CompletionOut {
+                    id,
+                    events: events
+                        .into_iter()
+                        .map(|e| EventOut::new(e, key, executed.now))
+                        .collect(),
+                    reply: Some(reply_out(executed.reply)),
+                    error_code: None,
+                    error_message: None,
+                }
+            }
+            Ok(Done::Inspected(found)) => CompletionOut {
+                id,
+                reply: Some(super::replies::ReplyOut {
+                    status: "inspected".into(),
+                    inspection: Some(inspect_out(found)),
+                    ..Default::default()
+                }),
+                error_code: None,
+                error_message: None,
+                events: Vec::new(),
+            },
+            Err(e) => {
+                let err = store_error(e);
+                CompletionOut {
+                    id,
+                    reply: None,
+                    error_code: Some(err.status.as_ref().to_owned()),
+                    error_message: Some(err.reason.clone()),
+                    events: Vec::new(),
+                }
+            }
+        })
+        .collect()
+}
+
+impl Durable {
+    fn submit(&self, id: u32, kind: JobKind) -> Result<()> {
+        let store = self.store.lock().expect("store lock");
+        match store.as_ref() {
+            Some(s) if s.submit(Job { id, kind }) => Ok(()),
+            Some(_) => Err(napi::Error::new(
+                Code::StoreUnavailable,
+                "the store's thread has stopped".to_owned(),
+            )),
+            None => Err(closed()),
+        }
+    }
+
+    fn command(&self, id: u32, key: &str, command: Command) -> Result<()> {
+        let key = commands::key(&self.settings, key)?.into_owned();
+        self.submit(id, JobKind::Command { key, command })
+    }
+}
+
+#[napi]
+pub fn durable_acquire(
+    d: &Handle,
+    id: u32,
+    key: String,
+    owner: Option<String>,
+    ttl_ms: Option<f64>,
+    meta: Option<String>,
+) -> Result<()> {
+    d.command(id, &key, commands::acquire(owner, ttl_ms, meta)?)
+}
+
+#[napi]
+pub fn durable_release(
+    d: &Handle,
+    id: u32,
+    key: String,
+    run_id: String,
+    status: u32,
+    error: Option<String>,
+) -> Result<()> {
+    d.command(id, &key, commands::release(run_id, status, error)?)
+}
+
+#[napi]
+pub fn durable_heartbeat(
+    d: &Handle,
+    id: u32,
+    key: String,
+    run_id: String,
+    ttl_ms: Option<f64>,
+) -> Result<()> {
+    d.command(id, &key, commands::heartbeat(run_id, ttl_ms)?)
+}
+
+#[napi]
+pub fn durable_approve_retry(
+    d: &Handle,
+    id: u32,
+    key: String,
+    approved_by: Option<String>,
+    reason: Option<String>,
+) -> Result<()> {
+    d.command(id, &key, commands::approve(approved_by, reason)?)
+}
+
+#[napi]
+pub fn durable_force_release(
+    d: &Handle,
+    id: u32,
+    key: String,
+    by: Option<String>,
+    reason: Option<String>,
+) -> Result<()> {
+    d.command(id, &key, commands::force(by, reason)?)
+}
+
+#[napi]
+pub fn durable_inspect(
+    d: &Handle,
+    id: u32,
+    prefix: Option<String>,
+    state: Option<String>,
+    limit: Option<f64>,
+) -> Result<()> {
+    let filter = commands::inspect_filter(&d.settings, prefix, state, limit)?;
+    d.submit(id, JobKind::Inspect(filter))
+}
+
+/// Keeps the process alive while answers are outstanding (`on`), or not.
+#[napi]
+#[allow(deprecated)] // napi_ref/unref_threadsafe_function is exactly this toggle.
+pub fn durable_ref(env: Env, d: &Handle, on: bool) -> Result<()> {
+    let mut tsfn = d.on_done.lock().expect("tsfn lock");
+    let r = if on {
+        tsfn.refer(&env)
+    } else {
+        tsfn.unref(&env)
+    };
+    r.map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))
+}
+
+/// Stops taking jobs; those already submitted are still answered.
+#[napi]
+pub fn durable_close(d: &Handle) {
+    // Dropping the store drops its job sender; the writer thread drains what
+    // is queued, answers it and exits, without blocking this thread.
+    d.store.lock().expect("store lock").take();
+}
+
+#[napi]
+pub fn durable_advance_clock(d: &Handle, ms: f64) -> Result<()> {
+    let ms = duration("ms", ms, 0, i64::MAX as u64 >> 12)?;
+    match d.store.lock().expect("store lock").as_ref() {
+        Some(s) => {
+            s.clock().advance(ms as i64);
+            Ok(())
+        }
+        None => Err(closed()),
+    }
+}

@@ -1,0 +1,102 @@
+//! The durable store: one SQLite file (WAL) shared by the processes of a host.
+//! One writer thread per guard owns the connection; whatever jobs are waiting
+//! when it is free go into one transaction (group commit), so the JS thread
+//! never touches the file and concurrent callers share each fsync.
+
+mod batch;
+mod schema;
+
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+pub use schema::{Durability, SCHEMA_VERSION};
+
+use super::job::{Deliver, Done, Job};
+use super::Clock;
+use crate::engine::Policy;
+
+/// Most jobs in one transaction; bounds how long one commit holds the lock.
+const MAX_BATCH: usize = 512;
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+
+pub struct SqliteOptions {
+    pub path: PathBuf,
+    pub durability: Durability,
+    /// False: one transaction per job (for measuring what group commit buys).
+    pub group_commit: bool,
+    pub policy: Policy,
+}
+
+pub struct SqliteStore {
+    jobs: Option<Sender<Job>>,
+    writer: Option<JoinHandle<()>>,
+    clock: Arc<Clock>,
+}
+
+impl SqliteStore {
+    /// Starts the writer thread, which opens the file and answers job id 0
+    /// with `Done::Opened` or the reason it could not.
+    pub fn start(options: SqliteOptions, deliver: Deliver) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel();
+        let clock = Arc::new(Clock::default());
+        let writer_clock = clock.clone();
+        let writer = std::thread::Builder::new()
+            .name("task-guard-sqlite".into())
+            .spawn(move || writer(options, rx, deliver, writer_clock))?;
+        Ok(SqliteStore {
+            jobs: Some(tx),
+            writer: Some(writer),
+            clock,
+        })
+    }
+
+    /// False once the store is closed or its writer has stopped.
+    pub fn submit(&self, job: Job) -> bool {
+        self.jobs.as_ref().is_some_and(|tx| tx.send(job).is_ok())
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Lets the writer finish what was submitted, then stops it.
+    pub fn close(&mut self) {
+        self.jobs.take();
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.jobs.take();
+    }
+}
+
+fn writer(options: SqliteOptions, jobs: Receiver<Job>, deliver: Deliver, clock: Arc<Clock>) {
+    let mut conn = match schema::open(&options.path, options.durability) {
+        Ok(c) => c,
+        Err(e) => return deliver(vec![(0, Err(e))]),
+    };
+    deliver(vec![(0, Ok(Done::Opened))]);
+    let max = if options.group_commit { MAX_BATCH } else { 1 };
+    let mut last_purge = Instant::now() - PURGE_EVERY;
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let purge = last_purge.elapsed() >= PURGE_EVERY;
+        if purge {
+            last_purge = Instant::now();
+        }
+        deliver(batch::run(&mut conn, batch, &options.policy, &clock, purge));
+    }
+}
