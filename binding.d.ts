@@ -41,8 +41,8 @@ export declare function durableHeartbeat(d: Handle, id: number, key: string, run
 export declare function durableInspect(d: Handle, id: number, prefix?: string | undefined | null, state?: string | undefined | null, limit?: number | undefined | null): void
 
 /**
- * Opens a durable store; `onDone(completions)` receives every answer, the
- * first being id 0: the open itself.
+ * Opens a durable store; `onDone(completions)` receives every answer: id 0
+ * the open itself, id 2^32-1 the store's thread having closed the file.
  */
 export declare function durableOpen(options: NativeOptions, onDone: (arg: Array<CompletionOut>) => void): Handle
 

@@ -9,6 +9,7 @@ const results = require('./results')
 const { codedError } = require('./errors')
 
 const OPEN_ID = 0
+const CLOSED_ID = 0xffff_ffff
 const MAX_ID = 0xffff_fffe
 
 class DurableBackend {
@@ -18,7 +19,6 @@ class DurableBackend {
   #next = 1
   #emit
   #held = false
-  #idle = []
 
   /** Resolves once the store's file is open and checked. */
   static async open(nativeOptions, emit) {
@@ -26,28 +26,34 @@ class DurableBackend {
     try {
       await b.#opened
     } catch (err) {
-      native.durableClose(b.#h)
+      await b.close()
       throw err
     }
     return b
   }
 
   #opened
+  #closed
 
   constructor(nativeOptions, emit) {
     this.#emit = emit
-    this.#opened = new Promise((resolve, reject) => this.#pending.set(OPEN_ID, { resolve, reject, build: () => undefined }))
+    this.#opened = this.#expect(OPEN_ID)
+    this.#closed = this.#expect(CLOSED_ID)
     this.#h = native.durableOpen(nativeOptions, (batch) => this.#complete(batch))
     this.#hold()
   }
 
+  #expect(id) {
+    return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject, build: () => undefined }))
+  }
+
+  /** Held while anything but the store's own exit is awaited. */
   #hold() {
-    const want = this.#pending.size > 0
+    const want = this.#pending.size > (this.#pending.has(CLOSED_ID) && !this.#closing ? 1 : 0)
     if (want !== this.#held) {
       this.#held = want
       native.durableRef(this.#h, want)
     }
-    if (!want) for (const resolve of this.#idle.splice(0)) resolve()
   }
 
   #complete(batch) {
@@ -106,11 +112,14 @@ class DurableBackend {
     return this.#submit((r) => results.inspection(r.inspection), (id) => native.durableInspect(this.#h, id, prefix, state, limit))
   }
 
-  /** Stops taking calls; resolves once every call already made is answered. */
+  #closing = false
+
+  /** Stops taking calls; resolves once every call already made is answered and the file is closed. */
   close() {
+    this.#closing = true
     native.durableClose(this.#h)
-    if (this.#pending.size === 0) return Promise.resolve()
-    return new Promise((resolve) => this.#idle.push(resolve))
+    this.#hold()
+    return this.#closed
   }
 
   advanceClock(ms) {

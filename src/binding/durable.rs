@@ -30,8 +30,8 @@ pub struct Durable {
 
 type Handle = External<Durable>;
 
-/// Opens a durable store; `onDone(completions)` receives every answer, the
-/// first being id 0: the open itself.
+/// Opens a durable store; `onDone(completions)` receives every answer: id 0
+/// the open itself, id 2^32-1 the store's thread having closed the file.
 #[napi]
 pub fn durable_open(
     options: NativeOptions,
@@ -86,7 +86,7 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
     batch
         .into_iter()
         .map(|(id, result)| match result {
-            Ok(Done::Opened) => CompletionOut {
+            Ok(Done::Opened | Done::Closed) => CompletionOut {
                 id,
                 reply: None,
                 error_code: None,

@@ -15,8 +15,14 @@ pub struct Job {
     pub kind: JobKind,
 }
 
+/// Answers the open (`Done::Opened` or why not).
+pub const OPEN_ID: u32 = 0;
+/// Answers the writer's exit, after the file is closed (`Done::Closed`).
+pub const CLOSED_ID: u32 = u32::MAX;
+
 pub enum Done {
     Opened,
+    Closed,
     Executed {
         executed: Executed,
         /// The storage key, for the events the binding derives.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 pub use schema::{Durability, SCHEMA_VERSION};
 
-use super::job::{Deliver, Done, Job};
+use super::job::{Deliver, Done, Job, CLOSED_ID, OPEN_ID};
 use super::Clock;
 use crate::engine::Policy;
 
@@ -80,9 +80,12 @@ impl Drop for SqliteStore {
 fn writer(options: SqliteOptions, jobs: Receiver<Job>, deliver: Deliver, clock: Arc<Clock>) {
     let mut conn = match schema::open(&options.path, options.durability) {
         Ok(c) => c,
-        Err(e) => return deliver(vec![(0, Err(e))]),
+        Err(e) => {
+            deliver(vec![(OPEN_ID, Err(e))]);
+            return deliver(vec![(CLOSED_ID, Ok(Done::Closed))]);
+        }
     };
-    deliver(vec![(0, Ok(Done::Opened))]);
+    deliver(vec![(OPEN_ID, Ok(Done::Opened))]);
     let max = if options.group_commit { MAX_BATCH } else { 1 };
     let mut last_purge = Instant::now() - PURGE_EVERY;
     while let Ok(first) = jobs.recv() {
@@ -99,4 +102,8 @@ fn writer(options: SqliteOptions, jobs: Receiver<Job>, deliver: Deliver, clock: 
         }
         deliver(batch::run(&mut conn, batch, &options.policy, &clock, purge));
     }
+    // Closing checkpoints the WAL and removes its files: only then is the
+    // store closed for anyone who wants to copy or delete the file.
+    drop(conn);
+    deliver(vec![(CLOSED_ID, Ok(Done::Closed))]);
 }

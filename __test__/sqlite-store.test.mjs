@@ -1,0 +1,147 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
+import { TaskGuard } from '../index.mjs'
+import testing from '../lib/testing.js'
+import helpers from './sqlite-helpers.cjs'
+
+const { tempDir } = helpers
+
+async function open(extra = {}) {
+  const dir = tempDir()
+  const file = path.join(dir, 'guards.db')
+  return { dir, file, guard: await TaskGuard.open({ store: `sqlite:${file}`, ...extra }) }
+}
+
+test('sqlite: every answer of the state machine, as on the memory store', async () => {
+  const { guard: g } = await open()
+  const a = await g.acquire('k', { owner: 'alice', ttlMs: 1000, meta: { n: 1 } })
+  assert.equal(a.status, 'acquired')
+  assert.equal(a.owner, 'alice')
+  const dup = await g.acquire('k', { owner: 'bob' })
+  assert.deepEqual(dup, { status: 'already_running', key: 'k', runId: a.runId, fencingToken: a.fencingToken, startedAt: a.startedAt, expiresAt: a.expiresAt, attempt: 1, owner: 'alice' })
+  assert.equal((await g.heartbeat('k', a.runId, { ttlMs: 5000 })).status, 'extended')
+  assert.equal((await g.heartbeat('k', 'nope')).status, 'not_owner')
+  assert.equal((await g.release('k', a.runId, 'failed', { error: 'boom' })).status, 'released')
+  assert.equal((await g.release('k', a.runId)).status, 'already_released')
+  const blocked = await g.acquire('k')
+  assert.equal(blocked.status, 'awaiting_approval')
+  assert.equal(blocked.error, 'boom')
+  assert.equal((await g.approveRetry('k', { approvedBy: 'ops' })).status, 'approved')
+  const b = await g.acquire('k', { ttlMs: 1000 })
+  assert.equal(b.attempt, 2)
+  assert.ok(b.fencingToken > a.fencingToken)
+  testing.advanceClock(g, 1000)
+  assert.equal((await g.inspect()).guards[0].state, 'stale')
+  const c = await g.acquire('k')
+  assert.equal(c.healedFrom.runId, b.runId)
+  assert.equal((await g.release('k', b.runId)).status, 'lost')
+  assert.equal((await g.forceRelease('k', { by: 'ops' })).status, 'released')
+  assert.equal((await g.release('k', c.runId)).status, 'lost')
+  assert.deepEqual(await g.forceRelease('k'), { status: 'not_running', key: 'k' })
+  await g.close()
+})
+
+test('sqlite: 10,000 concurrent acquires of one key from one process: one winner', async () => {
+  const { guard: g } = await open()
+  const answers = await Promise.all(Array.from({ length: 10_000 }, () => g.acquire('hot')))
+  const won = answers.filter((a) => a.status === 'acquired')
+  assert.equal(won.length, 1)
+  assert.ok(answers.every((a) => a.runId === won[0].runId))
+  await g.close()
+})
+
+test('sqlite: events arrive with the answers', async () => {
+  const { guard: g } = await open()
+  const seen = []
+  g.onEvent((e) => seen.push(`${e.type}:${e.key}`))
+  const a = await g.acquire('k')
+  await g.acquire('k')
+  await g.release('k', a.runId, 'failed')
+  await g.approveRetry('k')
+  assert.deepEqual(seen, ['acquired:k', 'conflict:k', 'failed:k', 'approved:k'])
+  await g.close()
+})
+
+test('sqlite: namespaces share a file without seeing each other', async () => {
+  const { file, guard: a } = await open({ namespace: 'tenant-a' })
+  const b = await TaskGuard.open({ store: `sqlite:${file}`, namespace: 'tenant-b' })
+  assert.equal((await a.acquire('k')).status, 'acquired')
+  assert.equal((await b.acquire('k')).status, 'acquired')
+  assert.deepEqual((await a.inspect()).guards.map((g) => g.key), ['k'])
+  await a.close()
+  await b.close()
+})
+
+test('sqlite: relative, absolute and sqlite:/// paths name the same file', async () => {
+  const dir = tempDir()
+  const abs = path.join(dir, 'g.db')
+  const g1 = await TaskGuard.open({ store: `sqlite:${abs}` })
+  await g1.acquire('k')
+  await g1.close()
+  const g2 = await TaskGuard.open({ store: `sqlite://${abs}` })
+  assert.equal((await g2.acquire('k')).status, 'already_running')
+  await g2.close()
+  const cwd = process.cwd()
+  process.chdir(dir)
+  try {
+    const g3 = await TaskGuard.open({ store: 'sqlite:./g.db' })
+    assert.equal((await g3.acquire('k')).status, 'already_running')
+    await g3.close()
+  } finally {
+    process.chdir(cwd)
+  }
+})
+
+test("sqlite: 'sqlite::memory:', an empty path and bad durability are refused", async () => {
+  for (const options of [{ store: 'sqlite::memory:' }, { store: 'sqlite:' }, { store: 'sqlite:/tmp/x.db', durability: 'fast' }, { store: 'sqlite:/tmp/x.db', groupCommit: 'yes' }]) {
+    await assert.rejects(TaskGuard.open(options), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  }
+  assert.throws(() => new TaskGuard({ store: 'sqlite:/tmp/x.db' }), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /TaskGuard\.open/ })
+})
+
+test('sqlite: bad input is refused before anything is written', async () => {
+  const { guard: g } = await open({ maxKeyBytes: 8 })
+  await assert.rejects(g.acquire('much-too-long-key'), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  await assert.rejects(g.acquire('k', { ttlMs: NaN }), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  await assert.rejects(g.inspect({ state: 'idle' }), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  assert.deepEqual((await g.inspect()).guards, [])
+  await g.close()
+  await assert.rejects(g.acquire('k'), { code: 'ERR_TASK_GUARD_CLOSED' })
+})
+
+test('sqlite: calls made before close are still answered', async () => {
+  const { file, guard: g } = await open()
+  const calls = Array.from({ length: 200 }, (_, i) => g.acquire(`k${i}`))
+  await g.close()
+  assert.ok((await Promise.all(calls)).every((r) => r.status === 'acquired'))
+  const again = await TaskGuard.open({ store: `sqlite:${file}` })
+  assert.equal((await again.inspect()).counts.running, 200)
+  await again.close()
+})
+
+test('sqlite: a waiting acquire sees a release made by another guard on the file', async () => {
+  const { file, guard: holder } = await open()
+  const waiter = await TaskGuard.open({ store: `sqlite:${file}`, pollMs: 10 })
+  const held = await holder.acquire('k')
+  const waiting = waiter.acquire('k', { waitMs: 10_000, owner: 'patient' })
+  await holder.release('k', held.runId)
+  const r = await waiting
+  assert.equal(r.status, 'acquired')
+  assert.equal(r.owner, 'patient')
+  await holder.close()
+  await waiter.close()
+})
+
+test('sqlite: an idle durable guard does not keep the process alive', async () => {
+  const { spawnSync } = await import('node:child_process')
+  const file = path.join(tempDir(), 'g.db')
+  const script = `
+    const { TaskGuard } = require(${JSON.stringify(new URL('../index.js', import.meta.url).pathname)})
+    TaskGuard.open({ store: 'sqlite:${file}' }).then(async (g) => { await g.acquire('k'); console.log('done') })`
+  const child = spawnSync(process.execPath, ['-e', script], { timeout: 10_000, encoding: 'utf8' })
+  assert.equal(child.status, 0, child.stderr)
+  assert.equal(child.stdout.trim(), 'done')
+  assert.ok(fs.existsSync(file))
+})
