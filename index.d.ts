@@ -20,8 +20,12 @@ export type TaskGuardErrorCode = (typeof codes)[keyof typeof codes]
 export declare function taskKey(sessionKey: string, taskName: string): string
 
 export interface TaskGuardOptions {
-  /** Where guards live. Only `'memory:'` (the default) in this version. */
-  store?: 'memory:' | (string & {})
+  /**
+   * Where guards live: `'memory:'` (the default; one process) or `'sqlite:<path>'`
+   * (durable, shared by the processes of a host; relative paths resolve against the
+   * working directory). Durable stores open with {@link TaskGuard.open} only.
+   */
+  store?: 'memory:' | `sqlite:${string}`
   /** Prefix that separates tenants sharing a store: ASCII letters, digits, `_ - . :`. */
   namespace?: string
   /** Longest key accepted, in UTF-8 bytes. Default 1024, at most 65536. */
@@ -34,6 +38,12 @@ export interface TaskGuardOptions {
   retentionMs?: number
   /** Owner recorded for runs acquired without one. Default `<hostname>:<pid>`. */
   owner?: string
+  /** SQLite: `'full'` (default; a commit survives power loss) or `'normal'` (survives a crash of the process). */
+  durability?: 'full' | 'normal'
+  /** SQLite: share one transaction among calls in flight together (default true); false only to measure what it buys. */
+  groupCommit?: boolean
+  /** Shared stores: how often a waiting acquire looks again for a release made by another process, in ms. Default 100. */
+  pollMs?: number
 }
 
 /** A run as conflict and heal answers show it. Times are ms since the epoch. */
@@ -114,6 +124,16 @@ export type ApproveRetryResult =
   | { status: 'approved'; key: string; failedRunId: string; approvedAt: number; nextAttempt: number }
   | { status: 'not_failed'; key: string }
 
+export interface ForceReleaseOptions {
+  /** Who forced it; recorded with the ended run. */
+  by?: string
+  reason?: string
+}
+
+export type ForceReleaseResult =
+  | { status: 'released'; key: string; runId: string; endedAt: number }
+  | { status: 'not_running'; key: string }
+
 export type GuardState = 'running' | 'stale' | 'failed' | 'approved'
 
 export interface InspectOptions {
@@ -183,14 +203,19 @@ export interface Completed<T> {
 export type GuardEvent =
   | { type: 'acquired' | 'approved'; key: string; runId: string; at: number }
   | { type: 'conflict'; key: string; runId: string; at: number; status: 'already_running' | 'awaiting_approval' }
-  | { type: 'released'; key: string; runId: string; at: number; releaseStatus: 'succeeded' | 'cancelled' }
+  | { type: 'released'; key: string; runId: string; at: number; releaseStatus: 'succeeded' | 'cancelled' | 'forced' }
   | { type: 'failed'; key: string; runId: string; at: number; cause: 'released' | 'stale' }
   | { type: 'healed'; key: string; runId: string; at: number; healedBy: string }
 
 export declare class TaskGuard {
-  /** A guard on the memory store (or `options.store`). Throws on bad options. */
-  constructor(options?: TaskGuardOptions)
-  /** Opens a guard; rejects on bad options or an unreachable store. */
+  /** A guard on the memory store. Throws on bad options, and for a durable store (use {@link TaskGuard.open}). */
+  constructor(options?: TaskGuardOptions & { store?: 'memory:' })
+  /**
+   * Opens a guard on any store; rejects on bad options (`ERR_TASK_GUARD_INVALID_ARG`),
+   * an unreachable store (`ERR_TASK_GUARD_STORE_UNAVAILABLE`), a file that is not a
+   * task-guard database (`ERR_TASK_GUARD_STORE_CORRUPT`) or one from a newer version
+   * (`ERR_TASK_GUARD_STORE_VERSION`), never touching such a file.
+   */
   static open(options?: TaskGuardOptions): Promise<TaskGuard>
   /** Owner recorded for runs acquired without one. */
   readonly owner: string
@@ -202,11 +227,16 @@ export declare class TaskGuard {
   heartbeat(key: string, runId: string, options?: HeartbeatOptions): Promise<HeartbeatResult>
   /** Lets a failed key run again: the next acquire gets attempt + 1. */
   approveRetry(key: string, options?: ApproveRetryOptions): Promise<ApproveRetryResult>
+  /** Operator action: ends a running or stale run whose owner is gone, recorded as forced; that owner later gets `lost`. */
+  forceRelease(key: string, options?: ForceReleaseOptions): Promise<ForceReleaseResult>
   inspect(options?: InspectOptions): Promise<Inspection>
   /** Acquires, calls `fn(lease)` with heartbeats, releases by outcome (rethrowing fn's error); a conflict is returned without calling `fn`. */
   run<T>(key: string, fn: (lease: Lease) => T | Promise<T>, options?: RunOptions): Promise<Completed<T> | Conflict>
   /** Subscribes to guard events; returns the unsubscribe function. Listeners never keep the process alive. */
   onEvent(listener: (event: GuardEvent) => void): () => void
-  /** Later calls and pending waits reject with `ERR_TASK_GUARD_CLOSED`. Idempotent. */
+  /**
+   * Later calls and pending waits reject with `ERR_TASK_GUARD_CLOSED`. Calls already made
+   * to a durable store are still answered; resolves once its file is closed. Idempotent.
+   */
   close(): Promise<void>
 }

@@ -99,3 +99,5 @@ for (const [name, make] of Object.entries(contenders)) {
     `  ${name.padEnd(22)} settled in ${r.ms.toFixed(1).padStart(6)} ms   loop delay p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms   winners ${r.winners}`,
   )
 }
+
+await import('./sqlite.mjs')

@@ -1,6 +1,8 @@
 // npm run demo: five triggers for one task arrive while it runs, first without
 // a guard, then with the guard taken at trigger time; then a failing run that
-// blocks its key until an operator approves a retry.
+// blocks its key until an operator approves a retry. The guards live in an
+// SQLite file, so the CLI can inspect them afterwards.
+import fs from 'node:fs'
 import { TaskGuard, taskKey } from '../index.mjs'
 import { SessionLane, work } from './session-lane.mjs'
 
@@ -61,13 +63,23 @@ async function failingRun(guard) {
   row('failing run', 3, `${third.status}: ${third.value}`)
 }
 
-const guard = await TaskGuard.open({ store: 'memory:' })
+async function leaveOneFailed(guard) {
+  const backup = taskKey(session, 'nightly-backup')
+  await guard.run(backup, async () => { throw new Error('bucket quota exceeded') }).catch(() => {})
+  row('left for the CLI', 1, `${backup} failed: bucket quota exceeded`)
+}
+
+const DB = 'task-guard-demo.db'
+for (const f of [DB, `${DB}-wal`, `${DB}-shm`]) fs.rmSync(f, { force: true })
+const guard = await TaskGuard.open({ store: `sqlite:./${DB}` })
 const unguarded = await withoutGuard()
 const guarded = await withGuard(guard)
 await failingRun(guard)
+await leaveOneFailed(guard)
 await guard.close()
 
 console.table(rows)
 console.log(`\n5 triggers for "${key}":`)
 console.log(`  without a guard: ${unguarded} executions`)
 console.log(`  with the guard:  ${guarded} execution, ${5 - guarded} answered already_running`)
+console.log(`\nThe guards are kept in ./${DB}; an operator looks at them with:\n  npx task-guard inspect --store sqlite:./${DB}`)

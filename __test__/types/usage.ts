@@ -42,6 +42,13 @@ async function main(): Promise<void> {
   console.log(code)
   await guard.close()
 
+  const durable = await TaskGuard.open({ store: 'sqlite:./guards.db', durability: 'normal', groupCommit: true, pollMs: 50 })
+  const forced = await durable.forceRelease(key, { by: 'ops', reason: 'worker died' })
+  if (forced.status === 'released') console.log(forced.runId, forced.endedAt)
+  // @ts-expect-error durable stores open asynchronously
+  new TaskGuard({ store: 'sqlite:./guards.db' })
+  // @ts-expect-error not a store URL
+  await TaskGuard.open({ store: 'postgres://db' })
   // @ts-expect-error unknown release status
   await guard.release(key, 'id', 'done')
   // @ts-expect-error unknown state
