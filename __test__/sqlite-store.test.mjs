@@ -145,3 +145,25 @@ test('sqlite: an idle durable guard does not keep the process alive', async () =
   assert.equal(child.stdout.trim(), 'done')
   assert.ok(fs.existsSync(file))
 })
+
+test('sqlite: idle history past retentionMs is purged, fences keep rising, failed guards stay', async () => {
+  const dir = tempDir()
+  const file = path.join(dir, 'guards.db')
+  const store = `sqlite:${file}`
+  const g = await TaskGuard.open({ store, retentionMs: 0 })
+  const a = await g.acquire('idle')
+  await g.release('idle', a.runId)
+  const f = await g.acquire('failed')
+  await g.release('failed', f.runId, 'failed')
+  await g.close()
+  // A new guard purges on its first commit.
+  const g2 = await TaskGuard.open({ store, retentionMs: 0 })
+  await g2.inspect()
+  assert.deepEqual(helpers.sql(file, ['SELECT key FROM guards ORDER BY key']), [['failed']])
+  const [[floor]] = helpers.sql(file, ["SELECT value FROM meta WHERE name = 'fence_floor'"])
+  assert.equal(floor, a.fencingToken)
+  const b = await g2.acquire('idle')
+  assert.ok(b.fencingToken > a.fencingToken)
+  assert.equal((await g2.acquire('failed')).status, 'awaiting_approval')
+  await g2.close()
+})

@@ -107,3 +107,6 @@ fn writer(options: SqliteOptions, jobs: Receiver<Job>, deliver: Deliver, clock: 
     drop(conn);
     deliver(vec![(CLOSED_ID, Ok(Done::Closed))]);
 }
+
+#[cfg(test)]
+mod tests;
