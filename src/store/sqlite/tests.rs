@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use super::*;
@@ -17,7 +17,7 @@ fn temp_file(name: &str) -> PathBuf {
 }
 
 /// A store whose answers arrive on a channel.
-fn start(path: &PathBuf, group_commit: bool) -> (SqliteStore, mpsc::Receiver<Completion>) {
+fn start(path: &Path, group_commit: bool) -> (SqliteStore, mpsc::Receiver<Completion>) {
     let (tx, rx) = mpsc::channel();
     let deliver = Box::new(move |batch: Vec<Completion>| {
         for c in batch {
@@ -25,7 +25,7 @@ fn start(path: &PathBuf, group_commit: bool) -> (SqliteStore, mpsc::Receiver<Com
         }
     });
     let options = SqliteOptions {
-        path: path.clone(),
+        path: path.to_path_buf(),
         durability: Durability::Normal,
         group_commit,
         policy: Policy::default(),
