@@ -27,6 +27,10 @@ export interface CountsOut {
 
 export declare function durableAcquire(d: Handle, id: number, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): void
 
+/**
+ * Moves this store's clock forward (SQLite). Redis reads the server's clock,
+ * which no client moves.
+ */
 export declare function durableAdvanceClock(d: Handle, ms: number): void
 
 export declare function durableApproveRetry(d: Handle, id: number, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): void
@@ -137,6 +141,10 @@ export interface NativeOptions {
   durability?: string
   /** SQLite: false commits every call on its own (for measurement). */
   groupCommit?: boolean
+  /** Redis: how long connecting may take. */
+  connectTimeoutMs?: number
+  /** Redis: how long one command may take before the call is unavailable. */
+  commandTimeoutMs?: number
 }
 
 /**

@@ -12,6 +12,7 @@ const { DurableBackend } = require('./durable-backend')
 
 const OPEN_OPTIONS = new Set([
   'store', 'namespace', 'maxKeyBytes', 'defaultTtlMs', 'onStale', 'retentionMs', 'owner', 'durability', 'groupCommit', 'pollMs',
+  'connectTimeoutMs', 'commandTimeoutMs',
 ])
 const ACQUIRE_OPTIONS = new Set(['owner', 'ttlMs', 'waitMs', 'signal', 'meta'])
 const RELEASE_OPTIONS = new Set(['error'])
@@ -48,6 +49,8 @@ function parseOptions(options) {
   v.duration('defaultTtlMs', o.defaultTtlMs, 1)
   v.duration('maxKeyBytes', o.maxKeyBytes, 1)
   v.duration('pollMs', o.pollMs, 1)
+  v.duration('connectTimeoutMs', o.connectTimeoutMs, 1)
+  v.duration('commandTimeoutMs', o.commandTimeoutMs, 1)
   if (o.retentionMs !== undefined && (typeof o.retentionMs !== 'number' || !Number.isInteger(o.retentionMs) || o.retentionMs < 0)) {
     throw invalidArg(`retentionMs must be a non-negative integer (ms), not ${String(o.retentionMs)}`)
   }
@@ -61,6 +64,8 @@ function parseOptions(options) {
     retentionMs: o.retentionMs,
     durability: o.durability,
     groupCommit: o.groupCommit,
+    connectTimeoutMs: o.connectTimeoutMs,
+    commandTimeoutMs: o.commandTimeoutMs,
   }
   return { o, nativeOptions }
 }
@@ -103,7 +108,7 @@ class TaskGuard {
     }
   }
 
-  /** Opens a guard on `options.store`: `'memory:'` (default) or `'sqlite:<path>'`. */
+  /** Opens a guard on `options.store`: `'memory:'` (default), `'sqlite:<path>'` or `'redis://host:port/db'`. */
   static async open(options) {
     const { o, nativeOptions } = parseOptions(options)
     if (isMemory(o.store)) return new TaskGuard(options)

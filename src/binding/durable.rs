@@ -4,6 +4,7 @@
 //! per call.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use napi::bindgen_prelude::{External, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -16,14 +17,30 @@ use super::options::{duration, NativeOptions, Settings, StoreUrl};
 use super::replies::{inspect_out, reply_out, CompletionOut, EventOut};
 use crate::engine::{events_of, release_events, Command, Reply};
 use crate::store::job::{Completion, Done, Job, JobKind};
+use crate::store::redis::RedisOptions;
 use crate::store::sqlite::SqliteOptions;
-use crate::store::SqliteStore;
+use crate::store::{RedisStore, SqliteStore};
 
 type OnDone = ThreadsafeFunction<Vec<Completion>, (), Vec<CompletionOut>, Status, false, true>;
 
+/// The stores whose work runs off the JS thread.
+enum DurableStore {
+    Sqlite(SqliteStore),
+    Redis(RedisStore),
+}
+
+impl DurableStore {
+    fn submit(&self, job: Job) -> bool {
+        match self {
+            DurableStore::Sqlite(s) => s.submit(job),
+            DurableStore::Redis(s) => s.submit(job),
+        }
+    }
+}
+
 pub struct Durable {
     settings: Settings,
-    store: Mutex<Option<SqliteStore>>,
+    store: Mutex<Option<DurableStore>>,
     /// Shared with the store's thread, which calls it; the JS thread refs and unrefs it.
     on_done: Arc<Mutex<OnDone>>,
 }
@@ -38,11 +55,11 @@ pub fn durable_open(
     on_done: Function<'_, Vec<CompletionOut>, ()>,
 ) -> Result<Handle> {
     let settings = Settings::from_options(options)?;
-    let StoreUrl::Sqlite(path) = &settings.store else {
+    if matches!(settings.store, StoreUrl::Memory) {
         return Err(invalid(
             "durableOpen is for durable stores; 'memory:' uses guardOpen",
         ));
-    };
+    }
     let namespace_len = commands::inspect_filter(&settings, None, None, None)?
         .namespace_prefix
         .len();
@@ -60,21 +77,38 @@ pub fn durable_open(
         let tsfn = deliver_to.lock().expect("tsfn lock");
         tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
     });
-    let store = SqliteStore::start(
-        SqliteOptions {
-            path: path.clone(),
-            durability: settings.durability,
-            group_commit: settings.group_commit,
-            policy: settings.policy.clone(),
-        },
-        deliver,
-    )
-    .map_err(|e| {
-        napi::Error::new(
-            Code::StoreUnavailable,
-            format!("cannot start the store thread: {e}"),
-        )
-    })?;
+    let store = match &settings.store {
+        StoreUrl::Sqlite(path) => DurableStore::Sqlite(
+            SqliteStore::start(
+                SqliteOptions {
+                    path: path.clone(),
+                    durability: settings.durability,
+                    group_commit: settings.group_commit,
+                    policy: settings.policy.clone(),
+                },
+                deliver,
+            )
+            .map_err(|e| {
+                napi::Error::new(
+                    Code::StoreUnavailable,
+                    format!("cannot start the store thread: {e}"),
+                )
+            })?,
+        ),
+        StoreUrl::Redis(url) => DurableStore::Redis(
+            RedisStore::start(
+                RedisOptions {
+                    url: url.clone(),
+                    connect_timeout: Duration::from_millis(settings.connect_timeout_ms),
+                    command_timeout: Duration::from_millis(settings.command_timeout_ms),
+                    policy: settings.policy.clone(),
+                },
+                deliver,
+            )
+            .map_err(store_error)?,
+        ),
+        StoreUrl::Memory => unreachable!("refused above"),
+    };
     Ok(External::new(Durable {
         settings,
         store: Mutex::new(Some(store)),
@@ -248,14 +282,17 @@ pub fn durable_close(d: &Handle) {
     d.store.lock().expect("store lock").take();
 }
 
+/// Moves this store's clock forward (SQLite). Redis reads the server's clock,
+/// which no client moves.
 #[napi]
 pub fn durable_advance_clock(d: &Handle, ms: f64) -> Result<()> {
     let ms = duration("ms", ms, 0, i64::MAX as u64 >> 12)?;
     match d.store.lock().expect("store lock").as_ref() {
-        Some(s) => {
+        Some(DurableStore::Sqlite(s)) => {
             s.clock().advance(ms as i64);
             Ok(())
         }
+        Some(DurableStore::Redis(_)) => Err(invalid("the Redis store reads the server's clock")),
         None => Err(closed()),
     }
 }

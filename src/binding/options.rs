@@ -22,17 +22,24 @@ pub struct NativeOptions {
     pub durability: Option<String>,
     /// SQLite: false commits every call on its own (for measurement).
     pub group_commit: Option<bool>,
+    /// Redis: how long connecting may take.
+    pub connect_timeout_ms: Option<f64>,
+    /// Redis: how long one command may take before the call is unavailable.
+    pub command_timeout_ms: Option<f64>,
 }
 
 pub enum StoreUrl {
     Memory,
     Sqlite(PathBuf),
+    Redis(String),
 }
 
 pub struct Settings {
     pub store: StoreUrl,
     pub durability: Durability,
     pub group_commit: bool,
+    pub connect_timeout_ms: u64,
+    pub command_timeout_ms: u64,
     pub namespace: String,
     pub max_key_bytes: usize,
     pub policy: Policy,
@@ -71,13 +78,28 @@ fn parse_store(url: &str) -> Result<StoreUrl> {
         }
         return Ok(StoreUrl::Sqlite(PathBuf::from(path)));
     }
-    match url.split_once(':').map(|(s, _)| s) {
-        Some("redis") | Some("rediss") => Err(invalid(format!(
-            "store {url:?}: Redis is not supported by this version; use 'memory:' or 'sqlite:<path>'"
-        ))),
-        _ => Err(invalid(format!(
-            "store must be 'memory:' or 'sqlite:<path>', not {url:?}"
-        ))),
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        // Parsed in full (host, port, db, credentials) by the client, here, so a
+        // malformed URL is refused before anything connects.
+        redis::Client::open(url).map_err(|e| {
+            invalid(format!(
+                "store {:?} is not a valid Redis URL: {e}",
+                redact(url)
+            ))
+        })?;
+        return Ok(StoreUrl::Redis(url.to_owned()));
+    }
+    Err(invalid(format!(
+        "store must be 'memory:', 'sqlite:<path>' or 'redis://host:port[/db]', not {:?}",
+        redact(url)
+    )))
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
     }
 }
 
@@ -119,6 +141,14 @@ impl Settings {
             store: parse_store(o.store.as_deref().unwrap_or("memory:"))?,
             durability,
             group_commit: o.group_commit.unwrap_or(true),
+            connect_timeout_ms: match o.connect_timeout_ms {
+                None => 5_000,
+                Some(v) => duration("connectTimeoutMs", v, 1, MAX_TTL_MS)?,
+            },
+            command_timeout_ms: match o.command_timeout_ms {
+                None => 5_000,
+                Some(v) => duration("commandTimeoutMs", v, 1, MAX_TTL_MS)?,
+            },
             namespace,
             max_key_bytes,
             policy,

@@ -6,8 +6,10 @@ mod error;
 mod inspect;
 pub mod job;
 mod memory;
+pub mod redis;
 pub mod sqlite;
 
+pub use self::redis::RedisStore;
 pub use clock::Clock;
 pub use error::StoreError;
 pub use inspect::{collect, InspectFilter, Inspection};
