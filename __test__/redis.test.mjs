@@ -1,0 +1,160 @@
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { TaskGuard } from '../index.mjs'
+import redis from './redis-helpers.cjs'
+import sqliteHelpers from './sqlite-helpers.cjs'
+import { checkHistory } from './history-check.mjs'
+
+const { runFixture } = sqliteHelpers
+const opts = redis.redisTest()
+const FIXTURES = new URL('./fixtures/', import.meta.url).pathname
+let server
+
+before(async () => {
+  if (!opts.skip) server = await redis.startRedis()
+})
+after(async () => {
+  await server?.stop()
+})
+
+/** A guard in a namespace of its own, so tests sharing the server do not meet. */
+let n = 0
+const open = (extra = {}) => TaskGuard.open({ store: server.url, namespace: `t${n++}`, ...extra })
+
+test('redis: every answer of the state machine, with the server clock', opts, async () => {
+  const g = await open()
+  const before = Date.now()
+  const a = await g.acquire('k', { owner: 'alice', ttlMs: 60_000, meta: { n: 1 } })
+  assert.equal(a.status, 'acquired')
+  assert.ok(Math.abs(a.startedAt - before) < 1000)
+  assert.equal((await g.acquire('k')).runId, a.runId)
+  assert.equal((await g.heartbeat('k', a.runId)).status, 'extended')
+  assert.equal((await g.release('k', a.runId, 'failed', { error: 'boom' })).status, 'released')
+  assert.equal((await g.release('k', a.runId)).status, 'already_released')
+  const blocked = await g.acquire('k')
+  assert.equal(blocked.status, 'awaiting_approval')
+  assert.equal(blocked.error, 'boom')
+  const { guards } = await g.inspect()
+  assert.deepEqual(guards.map((x) => [x.key, x.state, x.meta]), [['k', 'failed', { n: 1 }]])
+  assert.equal((await g.approveRetry('k', { approvedBy: 'ops' })).status, 'approved')
+  const b = await g.acquire('k', { ttlMs: 60_000 })
+  assert.equal(b.attempt, 2)
+  assert.ok(b.fencingToken > a.fencingToken)
+  assert.equal((await g.forceRelease('k', { by: 'ops' })).status, 'released')
+  assert.equal((await g.release('k', b.runId)).status, 'lost')
+  await g.close()
+})
+
+test('redis: a stale run is healed by a waiter at its expiry', opts, async () => {
+  const g = await open()
+  const old = await g.acquire('k', { ttlMs: 50 })
+  const r = await g.acquire('k', { waitMs: 10_000 })
+  assert.equal(r.status, 'acquired')
+  assert.equal(r.healedFrom.runId, old.runId)
+  await g.close()
+})
+
+test('redis: key layout, expiry of history only, and answers that change nothing write nothing', opts, async () => {
+  const g = await TaskGuard.open({ store: server.url, namespace: 'layout', retentionMs: 60_000 })
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).stdout.trim()
+  const a = await g.acquire('s::t')
+  assert.equal(cli('TTL', 'tg:{layout/s::t}'), '-1', 'a running guard never expires')
+  const before = cli('GET', 'tg:{layout/s::t}')
+  const calls = Number(cli('INFO', 'commandstats').match(/cmdstat_set:calls=(\d+)/)?.[1] ?? 0)
+  await g.acquire('s::t')
+  await g.acquire('s::t')
+  assert.equal(cli('GET', 'tg:{layout/s::t}'), before)
+  assert.equal(Number(cli('INFO', 'commandstats').match(/cmdstat_set:calls=(\d+)/)?.[1] ?? 0), calls, 'conflicts wrote nothing')
+  await g.release('s::t', a.runId)
+  const ttl = Number(cli('PTTL', 'tg:{layout/s::t}'))
+  assert.ok(ttl > 50_000 && ttl <= 60_000, `history expires after retentionMs (${ttl})`)
+  const f = await g.acquire('f')
+  await g.release('f', f.runId, 'failed')
+  assert.equal(cli('TTL', 'tg:{layout/f}'), '-1', 'a failed guard never expires')
+  await g.close()
+})
+
+test('redis: 10,000 concurrent acquires of one key from one process: one winner', opts, async () => {
+  const g = await open()
+  const answers = await Promise.all(Array.from({ length: 10_000 }, () => g.acquire('hot')))
+  const won = answers.filter((a) => a.status === 'acquired')
+  assert.equal(won.length, 1)
+  assert.ok(answers.every((a) => a.runId === won[0].runId))
+  await g.close()
+})
+
+test('redis: 10,000 concurrent acquires of one key from 4 processes: one winner', opts, async () => {
+  const store = server.url
+  await (await TaskGuard.open({ store })).close()
+  const outs = await Promise.all([0, 1, 2, 3].map(() => runFixture('race-worker.cjs', [store, '2500'])))
+  const results = outs.map((o) => JSON.parse(o))
+  assert.equal(results.flatMap((r) => r.won).length, 1)
+  assert.equal(results.reduce((s, r) => s + r.conflicts, 0), 9_999)
+})
+
+test('redis: 4 processes x 1,500 random ops: no overlapping runs, fences strictly increasing', opts, async () => {
+  const store = `${server.url.replace(/\/0$/, '/3')}`
+  const outs = await Promise.all([0, 1, 2, 3].map((w) => runFixture('history-worker.cjs', [store, String(w), '1500', '8', '6'])))
+  const entries = outs.flatMap((o) => o.trim().split('\n').map((l) => JSON.parse(l)))
+  const result = checkHistory(entries)
+  assert.ok(result.grants > 300, `only ${result.grants} grants`)
+  assert.ok(entries.filter((e) => e.status === 'already_running').length > 100, 'the processes did not contend')
+  assert.equal(result.overlaps, 0)
+  assert.equal(result.misordered, 0)
+})
+
+test('redis: inspect uses SCAN and lists tens of thousands of guards', opts, async () => {
+  const g = await open()
+  for (let i = 0; i < 20_000; i += 1000) {
+    await Promise.all(Array.from({ length: 1000 }, (_, j) => g.acquire(`bulk-${i + j}`)))
+  }
+  const all = await g.inspect()
+  assert.equal(all.counts.running, 20_000)
+  assert.equal(all.guards.length, 20_000)
+  const some = await g.inspect({ prefix: 'bulk-1999', limit: 5 })
+  assert.deepEqual(some.guards.map((x) => x.key), ['bulk-1999', 'bulk-19990', 'bulk-19991', 'bulk-19992', 'bulk-19993'])
+  assert.equal(some.counts.running, 11)
+  await g.close()
+})
+
+test('redis: clients whose host clocks disagree by hours agree on staleness (the server clock decides)', opts, async (t) => {
+  if (spawnSync('faketime', ['-f', '+0', 'true']).status !== 0) {
+    if (process.env.CI === 'true') throw new Error('faketime is required in CI')
+    t.skip('faketime is not installed')
+    return
+  }
+  const store = server.url.replace(/\/0$/, '/4')
+  const script = `
+    const { TaskGuard } = require(${JSON.stringify(path.resolve(FIXTURES, '../../index.js'))})
+    TaskGuard.open({ store: ${JSON.stringify(store)} }).then(async (g) => {
+      const r = await g.acquire('skew', { ttlMs: 60_000, owner: 'host-' + process.argv[1] })
+      console.log(JSON.stringify({ local: Date.now(), status: r.status, runId: r.runId, startedAt: r.startedAt, healed: r.healedFrom?.runId ?? null }))
+      await g.close()
+    })`
+  const at = (offset) => JSON.parse(spawnSync('faketime', ['-f', offset, process.execPath, '-e', script, '--', offset], { encoding: 'utf8' }).stdout)
+  const behind = at('-3h')
+  assert.equal(behind.status, 'acquired')
+  assert.ok(Math.abs(behind.local - Date.now()) > 2 * 3600_000, 'the child really ran with a skewed clock')
+  assert.ok(Math.abs(behind.startedAt - Date.now()) < 5_000, 'startedAt is the server time, not the client time')
+  // A host 3 hours ahead would, by its own clock, think the 60 s run long stale.
+  const ahead = at('+3h')
+  assert.equal(ahead.status, 'already_running')
+  assert.equal(ahead.runId, behind.runId)
+  assert.equal(ahead.healed, null)
+})
+
+test('redis: the CLI works against Redis as against SQLite', opts, async () => {
+  const g = await TaskGuard.open({ store: server.url, namespace: 'cli' })
+  const r = await g.acquire('job', { owner: 'gw' })
+  await g.release('job', r.runId, 'failed', { error: 'boom' })
+  await g.close()
+  const cli = (...args) => spawnSync(process.execPath, [path.resolve(FIXTURES, '../../bin/task-guard.js'), ...args, '--store', server.url, '--namespace', 'cli'], { encoding: 'utf8' })
+  const listed = cli('inspect')
+  assert.equal(listed.status, 0, listed.stderr)
+  assert.match(listed.stdout, /job\s+failed\s+\S+\s+gw\s+.*boom/)
+  assert.equal(cli('approve', 'job', '--by', 'ops').status, 0)
+  assert.equal(cli('approve', 'job', '--by', 'ops').status, 1)
+  assert.deepEqual(JSON.parse(cli('stats', '--json').stdout), { running: 0, stale: 0, failed: 0, approved: 1 })
+})
