@@ -21,11 +21,13 @@ export declare function taskKey(sessionKey: string, taskName: string): string
 
 export interface TaskGuardOptions {
   /**
-   * Where guards live: `'memory:'` (the default; one process) or `'sqlite:<path>'`
+   * Where guards live: `'memory:'` (the default; one process), `'sqlite:<path>'`
    * (durable, shared by the processes of a host; relative paths resolve against the
-   * working directory). Durable stores open with {@link TaskGuard.open} only.
+   * working directory) or `'redis://[user:password@]host:port[/db]'` / `'rediss://…'`
+   * (TLS): shared by gateways on several hosts. Durable stores open with
+   * {@link TaskGuard.open} only.
    */
-  store?: 'memory:' | `sqlite:${string}`
+  store?: 'memory:' | `sqlite:${string}` | `redis://${string}` | `rediss://${string}`
   /** Prefix that separates tenants sharing a store: ASCII letters, digits, `_ - . :`. */
   namespace?: string
   /** Longest key accepted, in UTF-8 bytes. Default 1024, at most 65536. */
@@ -42,6 +44,10 @@ export interface TaskGuardOptions {
   durability?: 'full' | 'normal'
   /** SQLite: share one transaction among calls in flight together (default true); false only to measure what it buys. */
   groupCommit?: boolean
+  /** Redis: how long connecting may take, in ms. Default 5000. */
+  connectTimeoutMs?: number
+  /** Redis: how long one command may take before the call rejects `ERR_TASK_GUARD_STORE_UNAVAILABLE`, in ms. Default 5000. */
+  commandTimeoutMs?: number
   /** Shared stores: how often a waiting acquire looks again for a release made by another process, in ms. Default 100. */
   pollMs?: number
 }

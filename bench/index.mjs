@@ -101,3 +101,4 @@ for (const [name, make] of Object.entries(contenders)) {
 }
 
 await import('./sqlite.mjs')
+await import('./redis.mjs')

@@ -43,6 +43,8 @@ async function main(): Promise<void> {
   await guard.close()
 
   const durable = await TaskGuard.open({ store: 'sqlite:./guards.db', durability: 'normal', groupCommit: true, pollMs: 50 })
+  const shared = await TaskGuard.open({ store: 'redis://127.0.0.1:6379/0', connectTimeoutMs: 500, commandTimeoutMs: 1000 })
+  await shared.close()
   const forced = await durable.forceRelease(key, { by: 'ops', reason: 'worker died' })
   if (forced.status === 'released') console.log(forced.runId, forced.endedAt)
   // @ts-expect-error durable stores open asynchronously
