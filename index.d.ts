@@ -12,6 +12,8 @@ export declare const codes: Readonly<{
   STORE_UNAVAILABLE: 'ERR_TASK_GUARD_STORE_UNAVAILABLE'
   STORE_CORRUPT: 'ERR_TASK_GUARD_STORE_CORRUPT'
   STORE_VERSION: 'ERR_TASK_GUARD_STORE_VERSION'
+  /** The abort reason of a lease whose run was lost. */
+  LOST: 'ERR_TASK_GUARD_LOST'
 }>
 
 export type TaskGuardErrorCode = (typeof codes)[keyof typeof codes]

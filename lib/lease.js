@@ -1,5 +1,7 @@
 'use strict'
 
+const { codedError, codes } = require('./errors')
+
 /**
  * A granted run as `run()` hands it to its task. `signal` aborts when the
  * guard reports the run lost (healed away after missing its expiry), so the
@@ -44,9 +46,7 @@ class Lease {
   markLost(status) {
     if (!this.#held) return
     this.#held = false
-    const err = new Error(`run ${this.runId} of ${JSON.stringify(this.key)} was lost (${status})`)
-    err.code = 'ERR_TASK_GUARD_LOST'
-    this.#controller.abort(err)
+    this.#controller.abort(codedError(codes.LOST, `run ${this.runId} of ${JSON.stringify(this.key)} was lost (${status})`))
   }
 
   /** `await using lease = …`: releases as cancelled if still held. */

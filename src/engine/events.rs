@@ -62,32 +62,32 @@ pub fn events_of(reply: &Reply) -> Vec<Event> {
             failed_run_id,
             newly_failed,
             ..
-        }) => {
-            let mut out = Vec::with_capacity(2);
-            if *newly_failed {
-                out.push(ev(Failed, failed_run_id, Some("stale")));
-            }
-            out.push(ev(Conflict, failed_run_id, Some("awaiting_approval")));
-            out
-        }
+        }) => after_stale_failure(
+            *newly_failed,
+            ev(Conflict, failed_run_id, Some("awaiting_approval")),
+        ),
         Reply::ApproveRetry(ApproveReply::Approved {
             failed_run_id,
             newly_failed,
             ..
-        }) => {
-            let mut out = Vec::with_capacity(2);
-            if *newly_failed {
-                out.push(ev(Failed, failed_run_id, Some("stale")));
-            }
-            out.push(ev(Approved, failed_run_id, None));
-            out
-        }
+        }) => after_stale_failure(*newly_failed, ev(Approved, failed_run_id, None)),
         Reply::ForceRelease(ForceReleaseReply::Released { run_id, .. }) => {
             vec![ev(Released, run_id, Some("forced"))]
         }
         // Release replies do not carry the run id: the binding knows it from the call.
         _ => Vec::new(),
     }
+}
+
+/// `event`, preceded by the failure of the stale run it is about when this
+/// very command recorded that failure (`onStale: 'fail'`).
+fn after_stale_failure(newly_failed: bool, event: Event) -> Vec<Event> {
+    let mut out = Vec::with_capacity(2);
+    if newly_failed {
+        out.push(ev(EventKind::Failed, &event.run_id, Some("stale")));
+    }
+    out.push(event);
+    out
 }
 
 /// Events of a release, which names its run in the command rather than the reply.
