@@ -158,3 +158,26 @@ test('redis: the CLI works against Redis as against SQLite', opts, async () => {
   assert.equal(cli('approve', 'job', '--by', 'ops').status, 1)
   assert.deepEqual(JSON.parse(cli('stats', '--json').stdout), { running: 0, stale: 0, failed: 0, approved: 1 })
 })
+
+test('redis: a guard whose last view of a key is out of date still answers from the server', opts, async () => {
+  const store = server.url.replace(/\/0$/, '/5')
+  const a = await TaskGuard.open({ store })
+  const b = await TaskGuard.open({ store })
+  // a last saw the key free; b takes it: a must not grant it again.
+  const first = await a.acquire('k')
+  await a.release('k', first.runId)
+  const bRun = await b.acquire('k')
+  const dup = await a.acquire('k')
+  assert.equal(dup.status, 'already_running')
+  assert.equal(dup.runId, bRun.runId)
+  // a last saw b's run; b releases: a must grant, not answer a conflict.
+  await b.release('k', bRun.runId)
+  const mine = await a.acquire('k')
+  assert.equal(mine.status, 'acquired')
+  assert.ok(mine.fencingToken > bRun.fencingToken)
+  // and a release by a naming a run b has since replaced is refused.
+  await b.forceRelease('k')
+  assert.equal((await a.release('k', mine.runId)).status, 'lost')
+  await a.close()
+  await b.close()
+})

@@ -1,15 +1,20 @@
 //! The multi-host store: Redis or Valkey. One multiplexed connection per guard
 //! (redis-rs `ConnectionManager`, which reconnects by itself), driven by a
 //! tokio runtime on the store's own thread. Each command is made atomic for its
-//! key without a lock of our own: a script reads the record together with the
-//! server's clock, the engine applies the command, and a compare-and-set script
-//! writes the result only if the record is still what was read (else it runs
-//! again). An answer that changes nothing writes nothing.
+//! key without a lock of our own: the engine applies the command to the record
+//! as last seen, at the server's time as last seen plus the time elapsed since,
+//! and one script checks both against the server (record unchanged; time not
+//! ahead of TIME and at most `WINDOW_MS` behind) before writing the result. On
+//! a mismatch the script returns the current record and time and the command is
+//! computed again from them: one round trip when this guard's view is current,
+//! two when not. An answer that changes nothing writes nothing.
 
 mod keys;
 mod scripts;
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Client};
@@ -34,6 +39,36 @@ pub struct RedisOptions {
 
 pub struct RedisStore {
     jobs: Option<mpsc::UnboundedSender<Job>>,
+}
+
+/// Cached records beyond this are dropped wholesale: the cache is only a guess.
+const MAX_CACHED: usize = 100_000;
+
+/// This guard's last view of the server: records by key, and the server's clock.
+#[derive(Default)]
+struct View {
+    records: Mutex<HashMap<String, Option<String>>>,
+    /// The server's time in ms, and when it was received.
+    clock: Mutex<Option<(i64, Instant)>>,
+}
+
+impl View {
+    fn saw(&self, key: &str, text: Option<String>, server_now: i64) {
+        let mut records = self.records.lock().expect("view lock");
+        if records.len() >= MAX_CACHED {
+            records.clear();
+        }
+        records.insert(key.to_owned(), text);
+        *self.clock.lock().expect("view lock") = Some((server_now, Instant::now()));
+    }
+
+    /// The record as last seen and the server's time now, as far as this guard
+    /// knows; a millisecond early, so the guess is not ahead of the server.
+    fn guess(&self, key: &str) -> Option<(Option<String>, i64)> {
+        let (at, when) = (*self.clock.lock().expect("view lock"))?;
+        let text = self.records.lock().expect("view lock").get(key)?.clone();
+        Some((text, at + when.elapsed().as_millis() as i64 - 1))
+    }
 }
 
 impl RedisStore {
@@ -101,13 +136,15 @@ async fn serve(
         }
         deliver
     });
+    let view = Arc::new(View::default());
     let mut running = tokio::task::JoinSet::new();
     while let Some(job) = jobs.recv().await {
         let conn = conn.clone();
         let policy = options.policy.clone();
         let done = done_tx.clone();
+        let view = view.clone();
         running.spawn(async move {
-            let answer = run(conn, job.kind, &policy).await;
+            let answer = run(conn, job.kind, &policy, &view).await;
             let _ = done.send((job.id, answer));
         });
         while running.try_join_next().is_some() {}
@@ -123,9 +160,10 @@ async fn run(
     mut conn: ConnectionManager,
     kind: JobKind,
     policy: &Policy,
+    view: &View,
 ) -> Result<Done, StoreError> {
     match kind {
-        JobKind::Command { key, command } => execute(&mut conn, key, command, policy).await,
+        JobKind::Command { key, command } => execute(&mut conn, key, command, policy, view).await,
         JobKind::Inspect(filter) => inspect(&mut conn, &filter).await,
     }
 }
@@ -135,14 +173,25 @@ async fn execute(
     key: String,
     command: Command,
     policy: &Policy,
+    view: &View,
 ) -> Result<Done, StoreError> {
     let redis_key = guard_key(&key);
     let released_run = match &command {
         Command::Release(r) => Some(r.run_id.clone()),
         _ => None,
     };
+    // What the command is computed from, and whether the server just said so
+    // (then an answer that writes nothing needs no check).
+    let mut basis = view.guess(&redis_key).map(|g| (g, false));
     for _ in 0..MAX_ATTEMPTS {
-        let (text, now) = scripts::read(conn, &redis_key).await.map_err(unavailable)?;
+        let ((text, now), fresh) = match basis.take() {
+            Some(b) => b,
+            None => {
+                let (text, now) = scripts::read(conn, &redis_key).await.map_err(unavailable)?;
+                view.saw(&redis_key, text.clone(), now);
+                ((text, now), true)
+            }
+        };
         let mut rec = match &text {
             None => Record::default(),
             Some(t) => serde_json::from_str::<Record>(t).map_err(|e| {
@@ -164,22 +213,31 @@ async fn execute(
             key: key.clone(),
             released_run: released_run.clone(),
         };
-        if !applied.changed {
+        if !applied.changed && fresh {
             return Ok(done(applied.reply));
         }
-        let new_text = serde_json::to_string(&rec).expect("records serialise");
+        let new_text = applied
+            .changed
+            .then(|| serde_json::to_string(&rec).expect("records serialise"));
         // Idle records are history only: they expire; anything else never does.
         let expire_ms = if rec.is_idle() {
             policy.retention_ms.max(1)
         } else {
             0
         };
-        let written =
-            scripts::compare_and_set(conn, &redis_key, text.as_deref(), &new_text, expire_ms)
-                .await
-                .map_err(unavailable)?;
-        if written {
-            return Ok(done(applied.reply));
+        let write = new_text.as_deref().map(|t| (t, expire_ms));
+        match scripts::check_and_set(conn, &redis_key, text.as_deref(), now, write)
+            .await
+            .map_err(unavailable)?
+        {
+            scripts::Checked::Done(server_now) => {
+                view.saw(&redis_key, new_text.or(text), server_now);
+                return Ok(done(applied.reply));
+            }
+            scripts::Checked::Changed(current, server_now) => {
+                view.saw(&redis_key, current.clone(), server_now);
+                basis = Some(((current, server_now), true));
+            }
         }
     }
     Err(StoreError::Unavailable(format!(
