@@ -170,22 +170,22 @@ class TaskGuard {
   }
 
   async approveRetry(key, options) {
-    this.#open()
-    v.string('key', key)
-    const o = v.options('approveRetry options', options, APPROVE_OPTIONS) ?? {}
-    const approvedBy = v.optionalString('approvedBy', o.approvedBy)
-    const reason = v.optionalString('reason', o.reason)
-    return this.#run(() => after(this.#b.approveRetry(key, approvedBy, reason), (r) => this.#freed(r)))
+    return this.#operator('approveRetry', key, options, APPROVE_OPTIONS, 'approvedBy')
   }
 
   /** Operator action: ends a running (or stale) run whose owner is gone. Its owner later gets `lost`. */
   async forceRelease(key, options) {
+    return this.#operator('forceRelease', key, options, FORCE_OPTIONS, 'by')
+  }
+
+  /** An operator action `{ <who>, reason }`; it may free the key for waiters. */
+  #operator(method, key, options, allowed, who) {
     this.#open()
     v.string('key', key)
-    const o = v.options('forceRelease options', options, FORCE_OPTIONS) ?? {}
-    const by = v.optionalString('by', o.by)
+    const o = v.options(`${method} options`, options, allowed) ?? {}
+    const by = v.optionalString(who, o[who])
     const reason = v.optionalString('reason', o.reason)
-    return this.#run(() => after(this.#b.forceRelease(key, by, reason), (r) => this.#freed(r)))
+    return this.#run(() => after(this.#b[method](key, by, reason), (r) => this.#freed(r)))
   }
 
   async inspect(options) {

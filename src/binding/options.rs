@@ -55,6 +55,11 @@ pub fn duration(name: &str, v: f64, min: u64, max: u64) -> Result<u64> {
     Ok(v as u64)
 }
 
+/// `duration` for an option that may be absent, with its default.
+fn or_default(name: &str, v: Option<f64>, min: u64, max: u64, default: u64) -> Result<u64> {
+    v.map_or(Ok(default), |v| duration(name, v, min, max))
+}
+
 pub fn ttl(name: &str, v: Option<f64>) -> Result<Option<u64>> {
     v.map(|v| duration(name, v, 1, MAX_TTL_MS)).transpose()
 }
@@ -116,17 +121,23 @@ impl Settings {
                 )))
             }
         };
-        let max_key_bytes = match o.max_key_bytes {
-            None => DEFAULT_MAX_KEY_BYTES,
-            Some(v) => duration("maxKeyBytes", v, 1, MAX_MAX_KEY_BYTES as u64)? as usize,
-        };
+        let max_key_bytes = or_default(
+            "maxKeyBytes",
+            o.max_key_bytes,
+            1,
+            MAX_MAX_KEY_BYTES as u64,
+            DEFAULT_MAX_KEY_BYTES as u64,
+        )? as usize;
         let policy = Policy {
             default_ttl_ms: ttl("defaultTtlMs", o.default_ttl_ms)?.unwrap_or(DEFAULT_TTL_MS),
             on_stale,
-            retention_ms: match o.retention_ms {
-                None => DEFAULT_RETENTION_MS,
-                Some(v) => duration("retentionMs", v, 0, u64::MAX >> 12)?,
-            },
+            retention_ms: or_default(
+                "retentionMs",
+                o.retention_ms,
+                0,
+                u64::MAX >> 12,
+                DEFAULT_RETENTION_MS,
+            )?,
         };
         let durability = match o.durability.as_deref() {
             None | Some("full") => Durability::Full,
@@ -141,14 +152,20 @@ impl Settings {
             store: parse_store(o.store.as_deref().unwrap_or("memory:"))?,
             durability,
             group_commit: o.group_commit.unwrap_or(true),
-            connect_timeout_ms: match o.connect_timeout_ms {
-                None => 5_000,
-                Some(v) => duration("connectTimeoutMs", v, 1, MAX_TTL_MS)?,
-            },
-            command_timeout_ms: match o.command_timeout_ms {
-                None => 5_000,
-                Some(v) => duration("commandTimeoutMs", v, 1, MAX_TTL_MS)?,
-            },
+            connect_timeout_ms: or_default(
+                "connectTimeoutMs",
+                o.connect_timeout_ms,
+                1,
+                MAX_TTL_MS,
+                5_000,
+            )?,
+            command_timeout_ms: or_default(
+                "commandTimeoutMs",
+                o.command_timeout_ms,
+                1,
+                MAX_TTL_MS,
+                5_000,
+            )?,
             namespace,
             max_key_bytes,
             policy,

@@ -9,7 +9,6 @@ mod schema;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use schema::{Durability, SCHEMA_VERSION};
@@ -32,7 +31,6 @@ pub struct SqliteOptions {
 
 pub struct SqliteStore {
     jobs: Option<Sender<Job>>,
-    writer: Option<JoinHandle<()>>,
     clock: Arc<Clock>,
 }
 
@@ -43,12 +41,11 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let clock = Arc::new(Clock::default());
         let writer_clock = clock.clone();
-        let writer = std::thread::Builder::new()
+        std::thread::Builder::new()
             .name("task-guard-sqlite".into())
             .spawn(move || writer(options, rx, deliver, writer_clock))?;
         Ok(SqliteStore {
             jobs: Some(tx),
-            writer: Some(writer),
             clock,
         })
     }
@@ -61,16 +58,10 @@ impl SqliteStore {
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
-
-    /// Lets the writer finish what was submitted, then stops it.
-    pub fn close(&mut self) {
-        self.jobs.take();
-        if let Some(w) = self.writer.take() {
-            let _ = w.join();
-        }
-    }
 }
 
+/// Dropping the store drops its job sender: the writer answers what is queued,
+/// closes the file and reports `CLOSED_ID`.
 impl Drop for SqliteStore {
     fn drop(&mut self) {
         self.jobs.take();
