@@ -1,0 +1,45 @@
+// The plugin's handlers and helpers against OpenClaw's own declarations: every
+// handler must accept the event and context types `api.on` gives it and return what
+// that hook takes. Checked by tsc in `npm run test:openclaw`.
+
+import type { OpenClawPluginApi } from 'openclaw/plugin-sdk/plugin-entry'
+import { TaskGuard } from 'task-guard'
+import plugin, {
+  HeldRuns,
+  createDispatchGuard,
+  createSpawnGuard,
+  createToolGuard,
+  guardTrigger,
+  registerTaskGuard,
+  taskGuardCommand,
+} from 'task-guard/openclaw'
+
+declare const api: OpenClawPluginApi
+const guard = new TaskGuard()
+const getGuard = async () => guard
+const held = new HeldRuns(getGuard, { heartbeatMs: 1000 })
+
+const spawn = createSpawnGuard({ getGuard, held, ttlMs: 60_000 })
+api.on('before_tool_call', (event, ctx) => spawn.beforeToolCall(event, ctx), { matcher: ['sessions_spawn'] })
+api.on('after_tool_call', (event, ctx) => spawn.afterToolCall(event, ctx))
+api.on('subagent_ended', (event) => spawn.subagentEnded(event))
+
+const tools = createToolGuard({ getGuard, held, rules: [{ tool: 'exec', keyParam: 'command' }], ttlMs: 60_000 })
+api.on('before_tool_call', (event, ctx) => tools.beforeToolCall(event, ctx))
+api.on('after_tool_call', (event, ctx) => tools.afterToolCall(event, ctx))
+
+const dispatch = createDispatchGuard({ getGuard, held, rules: [{ match: /^\/deploy\b/, task: 'deploy' }], ttlMs: 60_000 })
+api.on('before_dispatch', (event, ctx) => dispatch.beforeDispatch(event, ctx))
+api.on('agent_end', (event, ctx) => dispatch.agentEnd(event, ctx))
+
+api.registerCommand(taskGuardCommand({ getGuard }))
+registerTaskGuard(api)
+plugin.register(api)
+
+async function trigger(): Promise<string> {
+  const res = await guardTrigger(guard, { sessionKey: 'agent:main:x', task: 'deploy' }, async (lease) => lease.runId)
+  if (res.handled) return res.text
+  const out = await res.outcome
+  return out.status === 'succeeded' ? out.value : String(out.error)
+}
+void trigger

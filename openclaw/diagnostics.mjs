@@ -1,0 +1,66 @@
+// What operators see inside OpenClaw (`/taskguard`): the guards `inspect` lists,
+// grouped the way they need acting on.
+
+const ORDER = ['running', 'stale', 'failed', 'approved']
+
+function ago(ms) {
+  const s = Math.round(ms / 1000)
+  if (s < 120) return `${s}s`
+  if (s < 7200) return `${Math.round(s / 60)}m`
+  return `${Math.round(s / 3600)}h`
+}
+
+/** Plain text for an {@link Inspection}: counts, then one line per guard. */
+export function formatInspection(inspection) {
+  const { now, guards, counts } = inspection
+  const lines = [`task-guard: ${ORDER.map((s) => `${counts[s]} ${s}`).join(', ')}`]
+  for (const g of [...guards].sort((a, b) => ORDER.indexOf(a.state) - ORDER.indexOf(b.state))) {
+    const head = `${g.state.padEnd(8)} ${g.key}  run ${g.runId}`
+    if (g.state === 'running') {
+      lines.push(`${head}, started ${ago(now - g.startedAt)} ago by ${g.owner ?? '?'}, expires in ${ago(g.expiresAt - now)}`)
+    } else if (g.state === 'stale') {
+      lines.push(`${head}, owner ${g.owner ?? '?'} silent since ${ago(now - g.expiresAt)} (the next acquire heals or fails it)`)
+    } else if (g.state === 'failed') {
+      lines.push(`${head}, failed ${ago(now - g.failedAt)} ago${g.error ? `: ${g.error}` : ''} → /taskguard approve ${g.key}`)
+    } else {
+      lines.push(`${head}, retry approved${g.approvedBy ? ` by ${g.approvedBy}` : ''}`)
+    }
+  }
+  if (guards.length === 0) lines.push('no active, stale or failed guards')
+  return lines.join('\n')
+}
+
+const USAGE = 'usage: /taskguard [list [prefix]] | /taskguard approve <key>'
+
+/** The `/taskguard` command definition for `api.registerCommand`. */
+export function taskGuardCommand({ getGuard }) {
+  return {
+    name: 'taskguard',
+    description: 'List running, stale and failed task guards; approve a failed task to run again.',
+    acceptsArgs: true,
+    requireAuth: true,
+    async handler(ctx) {
+      const [verb = 'list', ...rest] = (ctx.args ?? '').trim().split(/\s+/).filter(Boolean)
+      try {
+        const guard = await getGuard()
+        if (verb === 'list') {
+          const prefix = rest[0]
+          return { text: formatInspection(await guard.inspect({ limit: 50, ...(prefix ? { prefix } : {}) })) }
+        }
+        if (verb === 'approve' && rest.length === 1) {
+          const by = ctx.senderId ? `${ctx.channel}:${ctx.senderId}` : ctx.channel
+          const res = await guard.approveRetry(rest[0], { approvedBy: by })
+          return {
+            text:
+              res.status === 'approved'
+                ? `Approved: ${res.key} may run again (attempt ${res.nextAttempt}).`
+                : `${res.key} has no failed run to approve.`,
+          }
+        }
+        return { text: USAGE }
+      } catch (err) {
+        return { text: `task-guard: ${err.code ?? 'error'}: ${err.message}` }
+      }
+    },
+  }
+}

@@ -1,0 +1,107 @@
+// Runs the plugin holds on behalf of OpenClaw work (a spawned child, a tool call,
+// a dispatched turn). OpenClaw gives no lease of its own, so one timer keeps every
+// held run alive; a run the store answers `lost` for (healed away, force-released)
+// is dropped so it is never released over its successor.
+
+export class HeldRuns {
+  #getGuard
+  #byId = new Map()
+  #timer = null
+  #heartbeatMs
+  #onError
+
+  /** `getGuard()` returns (a promise of) the TaskGuard. */
+  constructor(getGuard, { heartbeatMs, onError = () => {} }) {
+    this.#getGuard = getGuard
+    this.#heartbeatMs = heartbeatMs
+    this.#onError = onError
+  }
+
+  get size() {
+    return this.#byId.size
+  }
+
+  /** Holds `run` (an acquire answer) under `id` until {@link take}. */
+  hold(id, run, info = {}) {
+    this.#byId.set(id, { key: run.key, runId: run.runId, startedAt: run.startedAt, ...info })
+    if (this.#timer === null) {
+      this.#timer = setInterval(() => this.#beat(), this.#heartbeatMs)
+      this.#timer.unref()
+    }
+  }
+
+  get(id) {
+    return this.#byId.get(id)
+  }
+
+  /** Stops holding `id`; the caller releases what it returns. */
+  take(id) {
+    const held = this.#byId.get(id)
+    if (held === undefined) return undefined
+    this.#byId.delete(id)
+    if (this.#byId.size === 0) this.stop()
+    return held
+  }
+
+  /** Re-files a held run under a new id (a tool call's id, then the child's session key). */
+  rename(from, to, info = {}) {
+    const held = this.take(from)
+    if (held !== undefined) this.hold(to, held, { ...held, ...info })
+    return held
+  }
+
+  entries() {
+    return [...this.#byId.entries()]
+  }
+
+  stop() {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+  }
+
+  /**
+   * Ends a held run by outcome. If the store cannot be reached the run stays held and
+   * the release is retried each heartbeat round, so an outcome is never dropped.
+   */
+  async release(id, status, error) {
+    const held = this.take(id)
+    if (held === undefined) return undefined
+    try {
+      return await (await this.#getGuard()).release(held.key, held.runId, status, error ? { error } : undefined)
+    } catch (err) {
+      this.#onError(err, held)
+      this.hold(id, held, { releasing: { status, error }, holdUntil: undefined })
+      return undefined
+    }
+  }
+
+  /** One heartbeat round; exported for tests that drive time themselves. */
+  async beat() {
+    await this.#beat()
+  }
+
+  async #beat() {
+    const now = Date.now()
+    await Promise.all(
+      this.entries().map(async ([id, held]) => {
+        if (held.releasing !== undefined) {
+          await this.release(id, held.releasing.status, held.releasing.error)
+          return
+        }
+        if (held.holdUntil !== undefined && now > held.holdUntil) {
+          // Never told how this work ended: `onExpire` knows what that means for it
+          // (a spawn never accepted did not run); otherwise staleness decides.
+          if (held.onExpire !== undefined) await this.release(id, held.onExpire, 'no outcome reported')
+          else this.take(id)
+          return
+        }
+        try {
+          const res = await (await this.#getGuard()).heartbeat(held.key, held.runId)
+          if (res.status !== 'extended' && this.#byId.get(id) === held) this.take(id)
+        } catch (err) {
+          this.#onError(err, held)
+        }
+      }),
+    )
+  }
+}

@@ -1,0 +1,98 @@
+// Guards OpenClaw's `sessions_spawn` tool. A child runs in the `subagent` lane and
+// the tool answers `accepted` at once, so a guard taken inside the child's work would
+// block nothing: the key is taken when the spawn is asked for (before_tool_call),
+// filed under the child's session key once OpenClaw accepts it (after_tool_call) and
+// released by the child's outcome (subagent_ended).
+
+import { taskKey } from '../index.mjs'
+import { describeConflict, describeUnavailable } from './messages.mjs'
+
+export const SPAWN_TOOL = 'sessions_spawn'
+
+/** The guard key of a spawn, or null when the spawn names no task (it is not guarded). */
+export function spawnKey(params, sessionKey) {
+  const taskName = typeof params?.taskName === 'string' ? params.taskName.trim() : ''
+  if (taskName === '' || typeof sessionKey !== 'string' || sessionKey === '') return null
+  return taskKey(sessionKey, taskName)
+}
+
+/** `subagent_ended.outcome` → release status: errors and timeouts fail (and block until approved). */
+export function endedStatus(event) {
+  switch (event.outcome) {
+    case 'ok':
+      return 'succeeded'
+    case 'error':
+    case 'timeout':
+      return 'failed'
+    case 'killed':
+    case 'reset':
+    case 'deleted':
+      return 'cancelled'
+    default:
+      return event.error ? 'failed' : 'succeeded'
+  }
+}
+
+/** The accepted child of a `sessions_spawn` result, or null (rejected, errored, blocked). */
+export function acceptedChild(result) {
+  const details = result?.details
+  if (details?.status !== 'accepted') return null
+  if (typeof details.childSessionKey !== 'string' || details.childSessionKey === '') return null
+  return { childSessionKey: details.childSessionKey, runId: details.runId ?? null }
+}
+
+/**
+ * Handlers for `before_tool_call`, `after_tool_call` and `subagent_ended`.
+ * `getGuard()` returns (a promise of) a TaskGuard; `held` is a {@link HeldRuns}.
+ */
+export function createSpawnGuard({ getGuard, held, ttlMs, acceptTimeoutMs = 120_000 }) {
+  return {
+    async beforeToolCall(event, ctx) {
+      if (event.toolName !== SPAWN_TOOL) return undefined
+      const key = spawnKey(event.params, ctx.sessionKey)
+      if (key === null) return undefined
+      const what = `Task "${event.params.taskName.trim()}"`
+      let res
+      try {
+        const guard = await getGuard()
+        res = await guard.acquire(key, {
+          owner: `openclaw:${ctx.sessionKey}`,
+          ttlMs,
+          meta: { tool: SPAWN_TOOL, agentId: ctx.agentId ?? null, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
+        })
+      } catch (err) {
+        return { block: true, blockReason: describeUnavailable(err, what) }
+      }
+      if (res.status !== 'acquired') return { block: true, blockReason: describeConflict(res, what) }
+      // Until OpenClaw reports the spawn accepted; the key is unique while we hold it.
+      held.hold(`spawn:${key}`, res, { holdUntil: Date.now() + acceptTimeoutMs, onExpire: 'cancelled' })
+      return undefined
+    },
+
+    async afterToolCall(event, ctx) {
+      if (event.toolName !== SPAWN_TOOL) return
+      const key = spawnKey(event.params, ctx.sessionKey)
+      if (key === null || held.get(`spawn:${key}`) === undefined) return
+      const child = event.error ? null : acceptedChild(event.result)
+      if (child === null) {
+        // Nothing was started: free the key, keeping why.
+        const why = event.error ?? `spawn not accepted (${event.result?.details?.status ?? 'no result'})`
+        await held.release(`spawn:${key}`, 'cancelled', why)
+        return
+      }
+      held.rename(`spawn:${key}`, `child:${child.childSessionKey}`, {
+        childSessionKey: child.childSessionKey,
+        childRunId: child.runId,
+        holdUntil: undefined,
+        onExpire: undefined,
+      })
+    },
+
+    async subagentEnded(event) {
+      const id = `child:${event.targetSessionKey}`
+      if (held.get(id) === undefined) return
+      const status = endedStatus(event)
+      await held.release(id, status, status === 'succeeded' ? undefined : (event.error ?? `child ${event.outcome ?? event.reason}`))
+    },
+  }
+}
