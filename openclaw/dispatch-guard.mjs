@@ -3,7 +3,7 @@
 // the time the duplicate runs). These take the guard when the trigger arrives.
 
 import { taskKey } from '../index.mjs'
-import { describeConflict, describeUnavailable } from './messages.mjs'
+import { acquireOrRefuse, describeConflict } from './messages.mjs'
 
 /**
  * Takes `sessionKey::task` now and, if free, calls `start(lease)`: it enqueues the
@@ -77,19 +77,13 @@ export function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 
       const task = taskOfMessage(rules, content)
       if (task === null || !sessionKey) return undefined
       const key = taskKey(sessionKey, task)
-      let res
-      try {
-        const guard = await getGuard()
-        res = await guard.acquire(key, {
-          owner: `openclaw:${sessionKey}`,
-          ttlMs,
-          meta: { trigger: 'message', messageId: event.messageId ?? ctx.messageId ?? null },
-        })
-      } catch (err) {
-        return { handled: true, text: describeUnavailable(err, `Task "${task}"`) }
-      }
-      if (res.status !== 'acquired') return { handled: true, text: describeConflict(res, `Task "${task}"`) }
-      held.hold(`turn:${key}`, res, { sessionKey, content, holdUntil: Date.now() + maxTurnMs })
+      const { run, refusal } = await acquireOrRefuse(getGuard, key, `Task "${task}"`, {
+        owner: `openclaw:${sessionKey}`,
+        ttlMs,
+        meta: { trigger: 'message', messageId: event.messageId ?? ctx.messageId ?? null },
+      })
+      if (refusal !== undefined) return { handled: true, text: refusal }
+      held.hold(`turn:${key}`, run, { sessionKey, content, holdUntil: Date.now() + maxTurnMs })
       return undefined
     },
 

@@ -27,3 +27,17 @@ export function describeConflict(conflict, what) {
 export function describeUnavailable(err, what) {
   return `${what} was not started: the task guard could not be consulted (${err.code ?? 'error'}: ${err.message}).`
 }
+
+/**
+ * Acquires `key` for OpenClaw work: `{ run }` when it may start, else `{ refusal }`, the
+ * text to block or answer with. A store that cannot be reached refuses (fails closed).
+ */
+export async function acquireOrRefuse(getGuard, key, what, options) {
+  let res
+  try {
+    res = await (await getGuard()).acquire(key, options)
+  } catch (err) {
+    return { refusal: describeUnavailable(err, what) }
+  }
+  return res.status === 'acquired' ? { run: res } : { refusal: describeConflict(res, what) }
+}

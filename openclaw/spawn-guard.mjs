@@ -5,7 +5,7 @@
 // released by the child's outcome (subagent_ended).
 
 import { taskKey } from '../index.mjs'
-import { describeConflict, describeUnavailable } from './messages.mjs'
+import { acquireOrRefuse } from './messages.mjs'
 
 export const SPAWN_TOOL = 'sessions_spawn'
 
@@ -52,20 +52,14 @@ export function createSpawnGuard({ getGuard, held, ttlMs, acceptTimeoutMs = 120_
       const key = spawnKey(event.params, ctx.sessionKey)
       if (key === null) return undefined
       const what = `Task "${event.params.taskName.trim()}"`
-      let res
-      try {
-        const guard = await getGuard()
-        res = await guard.acquire(key, {
-          owner: `openclaw:${ctx.sessionKey}`,
-          ttlMs,
-          meta: { tool: SPAWN_TOOL, agentId: ctx.agentId ?? null, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
-        })
-      } catch (err) {
-        return { block: true, blockReason: describeUnavailable(err, what) }
-      }
-      if (res.status !== 'acquired') return { block: true, blockReason: describeConflict(res, what) }
+      const { run, refusal } = await acquireOrRefuse(getGuard, key, what, {
+        owner: `openclaw:${ctx.sessionKey}`,
+        ttlMs,
+        meta: { tool: SPAWN_TOOL, agentId: ctx.agentId ?? null, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
+      })
+      if (refusal !== undefined) return { block: true, blockReason: refusal }
       // Until OpenClaw reports the spawn accepted; the key is unique while we hold it.
-      held.hold(`spawn:${key}`, res, { holdUntil: Date.now() + acceptTimeoutMs, onExpire: 'cancelled' })
+      held.hold(`spawn:${key}`, run, { holdUntil: Date.now() + acceptTimeoutMs, onExpire: 'cancelled' })
       return undefined
     },
 

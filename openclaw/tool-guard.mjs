@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto'
 import { taskKey } from '../index.mjs'
-import { describeConflict, describeUnavailable } from './messages.mjs'
+import { acquireOrRefuse } from './messages.mjs'
 
 // Longer or `::`-holding argument values are hashed so the key stays valid and bounded.
 const MAX_RAW_ARG = 200
@@ -34,19 +34,13 @@ export function createToolGuard({ getGuard, held, rules, ttlMs, resultTimeoutMs 
       const key = toolKey(rule, event.params, ctx.sessionKey)
       if (key === null) return undefined
       const what = `${rule.tool} for ${JSON.stringify(rule.keyParam)} = ${JSON.stringify(event.params[rule.keyParam])}`.slice(0, 300)
-      let res
-      try {
-        const guard = await getGuard()
-        res = await guard.acquire(key, {
-          owner: `openclaw:${ctx.sessionKey}`,
-          ttlMs: rule.ttlMs ?? ttlMs,
-          meta: { tool: rule.tool, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
-        })
-      } catch (err) {
-        return { block: true, blockReason: describeUnavailable(err, what) }
-      }
-      if (res.status !== 'acquired') return { block: true, blockReason: describeConflict(res, what) }
-      held.hold(`tool:${key}`, res, { holdUntil: Date.now() + resultTimeoutMs, onExpire: 'cancelled' })
+      const { run, refusal } = await acquireOrRefuse(getGuard, key, what, {
+        owner: `openclaw:${ctx.sessionKey}`,
+        ttlMs: rule.ttlMs ?? ttlMs,
+        meta: { tool: rule.tool, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
+      })
+      if (refusal !== undefined) return { block: true, blockReason: refusal }
+      held.hold(`tool:${key}`, run, { holdUntil: Date.now() + resultTimeoutMs, onExpire: 'cancelled' })
       return undefined
     },
 
