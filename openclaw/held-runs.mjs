@@ -25,7 +25,7 @@ export class HeldRuns {
   hold(id, run, info = {}) {
     this.#byId.set(id, { key: run.key, runId: run.runId, startedAt: run.startedAt, ...info })
     if (this.#timer === null) {
-      this.#timer = setInterval(() => this.#beat(), this.#heartbeatMs)
+      this.#timer = setInterval(() => this.beat(), this.#heartbeatMs)
       this.#timer.unref()
     }
   }
@@ -75,12 +75,8 @@ export class HeldRuns {
     }
   }
 
-  /** One heartbeat round; exported for tests that drive time themselves. */
+  /** One heartbeat round (the timer's; public for hosts and tests that drive time themselves). */
   async beat() {
-    await this.#beat()
-  }
-
-  async #beat() {
     const now = Date.now()
     await Promise.all(
       this.entries().map(async ([id, held]) => {

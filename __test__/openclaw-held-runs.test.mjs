@@ -1,0 +1,74 @@
+// The plugin's held runs (openclaw/held-runs.mjs): heartbeats keep them alive, a run
+// healed away is dropped, a release the store refused is retried, and work never
+// reported ended is released by its onExpire status or left to staleness.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { TaskGuard } from '../index.mjs'
+import testing from '../lib/testing.js'
+import { HeldRuns } from '../openclaw/held-runs.mjs'
+
+const state = async (g, key) => (await g.inspect({ prefix: key })).guards.find((x) => x.key === key)
+
+test('a heartbeat round extends every held run; a run healed away is dropped, not released', async () => {
+  const g = new TaskGuard()
+  const held = new HeldRuns(() => g, { heartbeatMs: 60_000 })
+  const a = await g.acquire('s::a', { ttlMs: 1000 })
+  const b = await g.acquire('s::b', { ttlMs: 1000 })
+  held.hold('a', a)
+  held.hold('b', b)
+  testing.advanceClock(g, 900)
+  await held.beat()
+  testing.advanceClock(g, 900)
+  assert.equal((await state(g, 's::a')).state, 'running', 'alive past its first ttl')
+  // No round for longer than b's ttl: it goes stale and another acquire heals it.
+  testing.advanceClock(g, 2000)
+  const healer = await g.acquire('s::b')
+  assert.equal(healer.status, 'acquired')
+  await held.beat()
+  assert.equal(held.get('b'), undefined, 'lost run dropped')
+  assert.equal((await state(g, 's::b')).runId, healer.runId, 'the successor is untouched')
+  held.stop()
+  await g.close()
+})
+
+test('a release the store refused stays held and is retried on the next round', async () => {
+  const g = new TaskGuard()
+  let down = true
+  const errors = []
+  const held = new HeldRuns(
+    async () => {
+      if (down) throw Object.assign(new Error('store down'), { code: 'ERR_TASK_GUARD_STORE_UNAVAILABLE' })
+      return g
+    },
+    { heartbeatMs: 60_000, onError: (err) => errors.push(err.code) },
+  )
+  const run = await g.acquire('s::x')
+  held.hold('x', run)
+  assert.equal(await held.release('x', 'failed', 'boom'), undefined)
+  assert.deepEqual(errors, ['ERR_TASK_GUARD_STORE_UNAVAILABLE'])
+  assert.equal(held.size, 1)
+  assert.equal((await state(g, 's::x')).state, 'running')
+  down = false
+  await held.beat()
+  assert.equal(held.size, 0)
+  const after = await state(g, 's::x')
+  assert.equal(after.state, 'failed')
+  assert.equal(after.error, 'boom')
+  await g.close()
+})
+
+test('work never reported ended: released by onExpire, or left to go stale', async () => {
+  const g = new TaskGuard()
+  const held = new HeldRuns(() => g, { heartbeatMs: 60_000 })
+  const spawn = await g.acquire('s::spawn')
+  const turn = await g.acquire('s::turn', { ttlMs: 1000 })
+  held.hold('spawn', spawn, { holdUntil: Date.now() - 1, onExpire: 'cancelled' })
+  held.hold('turn', turn, { holdUntil: Date.now() - 1 })
+  await held.beat()
+  assert.equal(held.size, 0)
+  assert.equal(await state(g, 's::spawn'), undefined, 'cancelled: the key is free')
+  testing.advanceClock(g, 2000)
+  assert.equal((await state(g, 's::turn')).state, 'stale', 'no longer heartbeated')
+  await g.close()
+})
