@@ -12,6 +12,11 @@ export declare const codes: Readonly<{
   STORE_UNAVAILABLE: 'ERR_TASK_GUARD_STORE_UNAVAILABLE'
   STORE_CORRUPT: 'ERR_TASK_GUARD_STORE_CORRUPT'
   STORE_VERSION: 'ERR_TASK_GUARD_STORE_VERSION'
+  /**
+   * Thrown by `import`/`require` when no native binary loads on this platform; the
+   * error's `platform` and `package` name the binary and the npm package that carries it.
+   */
+  NO_BINARY: 'ERR_TASK_GUARD_NO_BINARY'
   /** The abort reason of a lease whose run was lost. */
   LOST: 'ERR_TASK_GUARD_LOST'
 }>

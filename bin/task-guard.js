@@ -5,7 +5,6 @@
 // Exit codes: 0 done, 1 refused by the guard, 2 usage or store error.
 
 const { parseArgs } = require('node:util')
-const { TaskGuard } = require('..')
 
 const USAGE = {
   main: `Usage: task-guard <command> [options]
@@ -144,6 +143,8 @@ async function main(argv) {
   }
   const store = values.store ?? process.env.TASK_GUARD_STORE
   if (!store) throw new UsageError('no store: pass --store <url> or set TASK_GUARD_STORE (e.g. sqlite:./guards.db)')
+  // Loaded only now, so help and usage errors work even where the native binary is missing.
+  const { TaskGuard } = require('..')
   const guard = await TaskGuard.open({ store, namespace: values.namespace })
   try {
     return { out: await COMMANDS[command](guard, values, positionals[0]), code: 0 }

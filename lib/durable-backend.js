@@ -4,7 +4,7 @@
 // callback. The native callback is held weakly, so an idle guard never keeps
 // the process alive; it is held strongly while answers are outstanding.
 
-const native = require('../binding.js')
+const native = require('./native')
 const results = require('./results')
 const { codedError } = require('./errors')
 

@@ -3,7 +3,7 @@
 // conflict comes back as a string plus numbers in `out` (see
 // src/binding/replies.rs); everything else as a reply object.
 
-const native = require('../binding.js')
+const native = require('./native')
 const results = require('./results')
 
 const RELEASE_ANSWERS = ['released', 'lost', 'not_owner', 'already_released']

@@ -2,18 +2,18 @@
 // Runs the OpenClaw integration suite against the real `openclaw` package, pinned in
 // host/package-lock.json. OpenClaw needs a newer Node than task-guard does (it states
 // >=24.16 and uses Node 22+ APIs), so when this Node is too old the suite runs on a
-// Node 24 fetched from the npm registry (the node-<os>-<arch> packages), kept in .runtime/.
+// Node 24 fetched from the npm registry (see ../node-runtimes.mjs).
 
 import { execFileSync, spawnSync } from 'node:child_process'
 import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { NODE_RELEASES, installNode } from '../node-runtimes.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '../..')
 const hostDir = path.join(here, 'host')
-const NODE_VERSION = '24.21.0'
 const pinned = JSON.parse(readFileSync(path.join(hostDir, 'package.json'), 'utf8')).dependencies.openclaw
 
 function say(msg) {
@@ -33,20 +33,12 @@ function nodeFits(version) {
 
 function nodeBinary() {
   if (nodeFits(process.version)) return process.execPath
-  const os = { linux: 'linux', darwin: 'darwin', win32: 'win' }[process.platform]
-  const arch = { x64: 'x64', arm64: 'arm64' }[process.arch]
-  if (!os || !arch) fail(`no Node ${NODE_VERSION} package for ${process.platform}-${process.arch}; run the suite on Node >= 24.16`)
-  const pkg = `node-${os}-${arch}`
-  const dir = path.join(here, '.runtime', `node-${NODE_VERSION}`)
-  const bin = path.join(dir, 'node_modules', pkg, 'bin', process.platform === 'win32' ? 'node.exe' : 'node')
-  if (!existsSync(bin)) {
-    say(`Node ${process.version} is older than OpenClaw needs; installing ${pkg}@${NODE_VERSION} from the npm registry`)
-    mkdirSync(dir, { recursive: true })
-    execFileSync('npm', ['install', '--prefix', dir, '--no-save', '--no-package-lock', '--no-audit', '--no-fund', `${pkg}@${NODE_VERSION}`], {
-      stdio: 'inherit',
-    })
+  say(`Node ${process.version} is older than OpenClaw needs`)
+  try {
+    return installNode(NODE_RELEASES[24], say)
+  } catch (err) {
+    fail(`${err.message}; run the suite on Node >= 24.16`)
   }
-  return bin
 }
 
 function installHost(node) {
