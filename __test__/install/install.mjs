@@ -70,7 +70,7 @@ function packedFiles(dir) {
 function stageRelease(stage) {
   const triple = rootManifest.napi.targets.find((t) => parseTriple(t).platformArchABI === platform)
   assert.ok(triple, `this machine (${platform}) is not one of package.json's napi.targets`)
-  const addon = process.env.TASK_GUARD_ADDON ?? path.join(root, `${rootManifest.napi.binaryName}.${platform}.node`)
+  const addon = path.join(root, `${rootManifest.napi.binaryName}.${platform}.node`)
   assert.ok(existsSync(addon), `no built addon at ${addon}; run npm run build`)
 
   const pkg = path.join(stage, 'pkg')
