@@ -6,10 +6,12 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
+const { currentPlatform } = createRequire(import.meta.url)('../lib/platform.js')
 
 /** The newest release of each major in engines.node when this list was last updated. */
 export const NODE_RELEASES = Object.freeze({ 20: '20.20.2', 22: '22.23.3', 24: '24.21.0', 26: '26.10.0' })
@@ -29,8 +31,8 @@ function registryPackage() {
   const os = { linux: 'linux', darwin: 'darwin', win32: 'win' }[process.platform]
   const arch = { x64: 'x64', arm64: 'arm64' }[process.arch]
   // The registry's Linux builds link glibc; they do not run on musl.
-  const glibc = process.platform !== 'linux' || Boolean(process.report?.getReport()?.header?.glibcVersionRuntime)
-  return os && arch && glibc ? `node-${os}-${arch}` : null
+  const musl = currentPlatform().endsWith('-musl')
+  return os && arch && !musl ? `node-${os}-${arch}` : null
 }
 
 /** The path of a `node` of this exact version, installing it from the registry if needed. */

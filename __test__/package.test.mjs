@@ -13,6 +13,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseDocument } from 'yaml'
 import { NODE_RELEASES, engineMajors } from './node-runtimes.mjs'
+import { packedFiles } from './packed-files.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
@@ -22,11 +23,6 @@ const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'
 const readJson = (...parts) => JSON.parse(readFileSync(path.join(root, ...parts), 'utf8'))
 const tracked = (dir) => execFileSync('git', ['ls-files', dir], { cwd: root, encoding: 'utf8' }).trim().split('\n')
 const targets = manifest.napi.targets.map(parseTriple)
-
-function packed() {
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
-  return JSON.parse(out)[0].files.map((f) => f.path).sort()
-}
 
 test('the tarball holds exactly the loader, types, facade, CLI, plugin, README and LICENSE', () => {
   const expected = [
@@ -43,7 +39,7 @@ test('the tarball holds exactly the loader, types, facade, CLI, plugin, README a
     ...tracked('bin/'),
     ...tracked('openclaw/'),
   ].sort()
-  const files = packed()
+  const files = packedFiles()
   assert.deepEqual(files, expected)
   for (const f of files) assert.doesNotMatch(f, /^(src|__test__|target|bench|examples|npm)\/|\.(node|rs|tgz|db)$|^Cargo/, f)
   // Everything package.json points a user at is in it.

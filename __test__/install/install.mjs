@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { nodesToTest } from '../node-runtimes.mjs'
+import { copyPacked } from '../packed-files.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '../..')
@@ -61,26 +62,17 @@ function json(out) {
   return JSON.parse(line)
 }
 
-/** The file set `npm pack` would ship from the repository. */
-function packedFiles(dir) {
-  const [{ files }] = JSON.parse(run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir }).stdout)
-  return files.map((f) => f.path)
-}
-
 function stageRelease(stage) {
   const triple = rootManifest.napi.targets.find((t) => parseTriple(t).platformArchABI === platform)
   assert.ok(triple, `this machine (${platform}) is not one of package.json's napi.targets`)
-  const addon = path.join(root, `${rootManifest.napi.binaryName}.${platform}.node`)
-  assert.ok(existsSync(addon), `no built addon at ${addon}; run npm run build`)
+  const addon = `${rootManifest.napi.binaryName}.${platform}.node`
+  assert.ok(existsSync(path.join(root, addon)), `no built addon ${addon} in the repository; run npm run build`)
 
   const pkg = path.join(stage, 'pkg')
-  for (const f of packedFiles(root)) {
-    mkdirSync(path.dirname(path.join(pkg, f)), { recursive: true })
-    copyFileSync(path.join(root, f), path.join(pkg, f))
-  }
+  copyPacked(pkg)
   cpSync(path.join(root, 'npm', platform), path.join(pkg, 'npm', platform), { recursive: true })
   mkdirSync(path.join(stage, 'artifacts'))
-  copyFileSync(addon, path.join(stage, 'artifacts', path.basename(`${rootManifest.napi.binaryName}.${platform}.node`)))
+  copyFileSync(path.join(root, addon), path.join(stage, 'artifacts', addon))
   writeFileSync(path.join(stage, 'napi.json'), JSON.stringify({ binaryName: rootManifest.napi.binaryName, targets: [triple] }))
 
   napi(['artifacts', '--output-dir', '../artifacts', '--npm-dir', 'npm', '-c', '../napi.json'], pkg)

@@ -5,11 +5,12 @@
 // Node 24 fetched from the npm registry (see ../node-runtimes.mjs).
 
 import { execFileSync, spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from 'node:fs'
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { NODE_RELEASES, installNode } from '../node-runtimes.mjs'
+import { copyPacked } from '../packed-files.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '../..')
@@ -74,14 +75,10 @@ function linkPeer() {
  * loader walks a plugin's folder, so pointing it at the repository (target/, node_modules/) is slow.
  */
 function stagePlugin() {
-  const [{ files }] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' }))
   const dir = mkdtempSync(path.join(tmpdir(), 'tg-plugin-'))
   const addons = readdirSync(root).filter((f) => f.endsWith('.node'))
   if (addons.length === 0) fail('no built addon (*.node) in the repository; run npm run build first')
-  for (const f of [...files.map((x) => x.path), ...addons]) {
-    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true })
-    copyFileSync(path.join(root, f), path.join(dir, f))
-  }
+  copyPacked(dir, addons)
   return dir
 }
 
