@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TaskGuard } from '../index.mjs'
 import testing from '../lib/testing.js'
-import { HeldRuns } from '../openclaw/held-runs.mjs'
+import { HeldRuns } from '../openclaw/index.mjs'
 
 const state = async (g, key) => (await g.inspect({ prefix: key })).guards.find((x) => x.key === key)
 

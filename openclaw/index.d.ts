@@ -1,9 +1,9 @@
 /**
- * `task-guard/openclaw`: the OpenClaw plugin (default export) and the helpers it is
- * built from. Event and context types name only the fields the helpers read; OpenClaw's
+ * `task-guard/openclaw`: the helpers the OpenClaw plugin is built from, usable without
+ * OpenClaw installed (ESM and CommonJS); the plugin entry is `task-guard/openclaw/plugin`. Event and context types name only the fields the helpers read; OpenClaw's
  * own (richer) hook types are assignable to them — checked against openclaw@2026.9.6.
  */
-import type { AcquireResult, AlreadyRunning, AwaitingApproval, Conflict, Inspection, Lease, ReleaseStatus, RunOptions, TaskGuard } from '../index'
+import type { AcquireResult, AlreadyRunning, AwaitingApproval, Conflict, GuardInfo, Inspection, Lease, ReleaseStatus, RunOptions, TaskGuard } from '../index'
 
 export type GetGuard = () => TaskGuard | Promise<TaskGuard>
 
@@ -84,11 +84,29 @@ export interface DispatchEvent {
 export interface DispatchContext {
   sessionKey?: string
   messageId?: string
+  channelId?: string
 }
 export interface AgentEndEvent {
+  runId?: string
   messages: unknown[]
   success: boolean
   error?: string
+}
+export interface AgentEndContext {
+  sessionKey?: string
+  runId?: string
+}
+export interface ReplyPayloadSendingEvent {
+  payload: { text?: string; [field: string]: unknown }
+  runId?: string
+}
+
+/** Stamped on every run the plugin takes (`meta.gateway`, `meta.process`). */
+export interface RunOrigin {
+  /** The gateway across restarts: its host and state directory. */
+  gateway: string
+  /** This gateway process. */
+  process: string
 }
 
 /** Keeps held runs alive with one timer; retries releases the store could not take. */
@@ -96,6 +114,10 @@ export declare class HeldRuns {
   constructor(getGuard: GetGuard, options: { heartbeatMs: number; onError?: (err: Error, run: { key: string; runId: string }) => void })
   readonly size: number
   stop(): void
+  /** Stops holding that run (another path released it). */
+  forget(key: string, runId: string): void
+  /** Ends every held run with `status`. */
+  endAll(status: ReleaseStatus, error?: string): Promise<void>
   /** One heartbeat round, for hosts that drive time themselves. */
   beat(): Promise<void>
 }
@@ -112,7 +134,7 @@ export interface SpawnGuard {
   afterToolCall(event: AfterToolCallEvent, ctx: ToolContext): Promise<void>
   subagentEnded(event: SubagentEndedEvent): Promise<void>
 }
-export declare function createSpawnGuard(options: { getGuard: GetGuard; held: HeldRuns; ttlMs?: number; acceptTimeoutMs?: number }): SpawnGuard
+export declare function createSpawnGuard(options: { getGuard: GetGuard; held: HeldRuns; ttlMs?: number; acceptTimeoutMs?: number; origin?: RunOrigin }): SpawnGuard
 
 export declare function toolKey(rule: ToolRule, params: Record<string, unknown> | undefined, sessionKey: string | undefined): string | null
 export interface ToolGuard {
@@ -120,7 +142,7 @@ export interface ToolGuard {
   beforeToolCall(event: ToolCallEvent, ctx: ToolContext): Promise<BlockDecision | undefined>
   afterToolCall(event: AfterToolCallEvent, ctx: ToolContext): Promise<void>
 }
-export declare function createToolGuard(options: { getGuard: GetGuard; held: HeldRuns; rules: ToolRule[]; ttlMs?: number; resultTimeoutMs?: number }): ToolGuard
+export declare function createToolGuard(options: { getGuard: GetGuard; held: HeldRuns; rules: ToolRule[]; ttlMs?: number; resultTimeoutMs?: number; origin?: RunOrigin }): ToolGuard
 
 export type TriggerAnswer<T> =
   | { handled: true; key: string; conflict: Conflict; text: string }
@@ -143,45 +165,50 @@ export declare function taskOfMessage(rules: DispatchRule[], text: unknown): str
 
 export interface DispatchGuard {
   beforeDispatch(event: DispatchEvent, ctx: DispatchContext): Promise<{ handled: true; text: string } | undefined>
-  agentEnd(event: AgentEndEvent, ctx: { sessionKey?: string }): Promise<void>
+  /** A duplicate's answer on the webchat, as a side answer that is not written to the transcript. */
+  replyPayloadSending(event: ReplyPayloadSendingEvent): { payload: ReplyPayloadSendingEvent['payload'] & { btw: { question: string } } } | undefined
+  /** Finds the turn's runs in the store (by message id or prompt) and releases them by outcome. */
+  agentEnd(event: AgentEndEvent, ctx: AgentEndContext): Promise<void>
 }
-export declare function createDispatchGuard(options: { getGuard: GetGuard; held: HeldRuns; rules: DispatchRule[]; ttlMs?: number; maxTurnMs?: number }): DispatchGuard
+export declare function createDispatchGuard(options: {
+  getGuard: GetGuard
+  held: HeldRuns
+  rules: DispatchRule[]
+  ttlMs?: number
+  maxTurnMs?: number
+  /** Duplicates answered, by message id; shared by every registration in the process. */
+  answered?: Map<string, string>
+  origin?: RunOrigin
+}): DispatchGuard
+
+/** The runtime every registration of the plugin in this process shares, per store. */
+export interface SharedRuntime {
+  getGuard(): Promise<TaskGuard>
+  held: HeldRuns
+  origin: RunOrigin
+  answered: Map<string, string>
+  close(): Promise<void>
+}
+export declare function sharedRuntime(
+  config: ResolvedConfig,
+  options: { stateDir: string; open: (config: ResolvedConfig) => Promise<TaskGuard>; log?: { warn?: (msg: string) => void } },
+): SharedRuntime
+/** How a run ends when its gateway stops first: as staleness would (`'heal'` → cancelled, `'fail'` → failed). */
+export declare function interruptedStatus(onStale: 'heal' | 'fail'): 'cancelled' | 'failed'
+/** Ends the runs an earlier process of this gateway held; returns them. */
+export declare function endOrphans(guard: TaskGuard, origin: RunOrigin, status: ReleaseStatus): Promise<GuardInfo[]>
 
 export declare function describeConflict(conflict: AlreadyRunning | AwaitingApproval, what: string): string
 export declare function describeUnavailable(err: Error & { code?: string }, what: string): string
 export declare function formatInspection(inspection: Inspection): string
 
-/** `/taskguard [list [prefix]]`, `/taskguard approve <key>`. */
+/** `/taskguard [list [prefix]]`, `/taskguard approve <task or key>` (a bare task name is this session's). */
 export declare function taskGuardCommand(options: { getGuard: GetGuard }): {
   name: 'taskguard'
   description: string
   acceptsArgs: true
   requireAuth: true
-  handler(ctx: { args?: string; channel: string; senderId?: string }): Promise<{ text: string }>
+  handler(ctx: { args?: string; channel: string; senderId?: string; sessionKey?: string }): Promise<{ text: string }>
 }
 
-export declare const PLUGIN_ID: 'task-guard'
-
-/** The OpenClaw api surface the plugin uses (OpenClawPluginApi satisfies it). */
-export interface PluginApiLike {
-  pluginConfig?: Record<string, unknown>
-  logger?: { warn?: (msg: string) => void; error?: (msg: string) => void }
-  on(hookName: any, handler: any, opts?: any): void
-  registerCommand(command: ReturnType<typeof taskGuardCommand>): void
-}
-
-export declare function registerTaskGuard(
-  api: PluginApiLike,
-  options?: { stateDir?: string },
-): { config: ResolvedConfig; getGuard: () => Promise<TaskGuard>; held: HeldRuns; spawn: SpawnGuard | null; tools: ToolGuard | null; dispatch: DispatchGuard | null }
-
-/** The plugin entry, as `definePluginEntry` returns it. */
-declare const plugin: {
-  id: 'task-guard'
-  name: string
-  description: string
-  readonly configSchema: unknown
-  register(api: PluginApiLike): void
-}
-export default plugin
 export type { AcquireResult }

@@ -1,11 +1,25 @@
-// `task-guard/openclaw`: the OpenClaw plugin (default export) and the helpers it is
-// built from, each usable on its own.
+// `task-guard/openclaw` for ESM: the same helpers as index.js (one implementation).
+import helpers from './index.js'
 
-export { default, PLUGIN_ID, registerTaskGuard } from './plugin.mjs'
-export { configJsonSchema, resolveConfig } from './config.mjs'
-export { formatInspection, taskGuardCommand } from './diagnostics.mjs'
-export { createDispatchGuard, guardTrigger, taskOfMessage } from './dispatch-guard.mjs'
-export { HeldRuns } from './held-runs.mjs'
-export { describeConflict, describeUnavailable } from './messages.mjs'
-export { SPAWN_TOOL, acceptedChild, createSpawnGuard, endedStatus, spawnKey } from './spawn-guard.mjs'
-export { createToolGuard, toolKey } from './tool-guard.mjs'
+export const {
+  configJsonSchema,
+  resolveConfig,
+  formatInspection,
+  taskGuardCommand,
+  createDispatchGuard,
+  guardTrigger,
+  taskOfMessage,
+  HeldRuns,
+  describeConflict,
+  describeUnavailable,
+  endOrphans,
+  interruptedStatus,
+  sharedRuntime,
+  SPAWN_TOOL,
+  acceptedChild,
+  createSpawnGuard,
+  endedStatus,
+  spawnKey,
+  createToolGuard,
+  toolKey,
+} = helpers

@@ -1,5 +1,6 @@
-// The OpenClaw plugin entry: wires the guards to OpenClaw's typed hooks. Enable it
+// The OpenClaw plugin entry: wires the guards to OpenClaw's typed hooks. Install it
 // with `openclaw plugins install task-guard` (see README, "Using with OpenClaw").
+// Only this file needs the OpenClaw SDK; the helpers it wires are `task-guard/openclaw`.
 
 import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
@@ -7,12 +8,18 @@ import path from 'node:path'
 import { buildJsonPluginConfigSchema, definePluginEntry } from 'openclaw/plugin-sdk/plugin-entry'
 import { resolveStateDir } from 'openclaw/plugin-sdk/state-paths'
 import { TaskGuard } from '../index.mjs'
-import { configJsonSchema, resolveConfig } from './config.mjs'
-import { taskGuardCommand } from './diagnostics.mjs'
-import { createDispatchGuard } from './dispatch-guard.mjs'
-import { HeldRuns } from './held-runs.mjs'
-import { SPAWN_TOOL, createSpawnGuard } from './spawn-guard.mjs'
-import { createToolGuard } from './tool-guard.mjs'
+import {
+  SPAWN_TOOL,
+  configJsonSchema,
+  createDispatchGuard,
+  createSpawnGuard,
+  createToolGuard,
+  endOrphans,
+  interruptedStatus,
+  resolveConfig,
+  sharedRuntime,
+  taskGuardCommand,
+} from './index.mjs'
 
 export const PLUGIN_ID = 'task-guard'
 
@@ -32,28 +39,22 @@ async function openGuard(cfg) {
 
 /**
  * Registers the guards on `api` (an OpenClawPluginApi) and returns them, for hosts
- * that compose plugins themselves. The store opens on first use, off the JS thread.
+ * that compose plugins themselves. OpenClaw calls this once per registration (several
+ * per process); they share one runtime (store, heartbeats) per store. The store opens
+ * on first use, off the JS thread.
  */
 export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
   const cfg = resolveConfig(api.pluginConfig ?? {}, { stateDir })
   const log = api.logger
-  let opening = null
-  const getGuard = () => {
-    opening ??= openGuard(cfg).catch((err) => {
-      opening = null // the next hook tries again; until then every guarded call is refused
-      throw err
-    })
-    return opening
-  }
-  const held = new HeldRuns(getGuard, {
-    heartbeatMs: cfg.heartbeatMs,
-    onError: (err, run) => log?.warn?.(`task-guard: ${run.key}: ${err.code ?? ''} ${err.message}`),
-  })
-  const spawn = cfg.spawn.enabled ? createSpawnGuard({ getGuard, held, ttlMs: cfg.ttlMs, acceptTimeoutMs: cfg.spawn.acceptTimeoutMs }) : null
-  const tools = cfg.tools.length > 0 ? createToolGuard({ getGuard, held, rules: cfg.tools, ttlMs: cfg.ttlMs }) : null
+  const rt = sharedRuntime(cfg, { stateDir, open: openGuard, log })
+  const { getGuard, held, origin } = rt
+  const spawn = cfg.spawn.enabled
+    ? createSpawnGuard({ getGuard, held, ttlMs: cfg.ttlMs, acceptTimeoutMs: cfg.spawn.acceptTimeoutMs, origin })
+    : null
+  const tools = cfg.tools.length > 0 ? createToolGuard({ getGuard, held, rules: cfg.tools, ttlMs: cfg.ttlMs, origin }) : null
   const dispatch =
     cfg.dispatch.tasks.length > 0
-      ? createDispatchGuard({ getGuard, held, rules: cfg.dispatch.tasks, ttlMs: cfg.ttlMs, maxTurnMs: cfg.dispatch.maxTurnMs })
+      ? createDispatchGuard({ getGuard, held, rules: cfg.dispatch.tasks, ttlMs: cfg.ttlMs, maxTurnMs: cfg.dispatch.maxTurnMs, answered: rt.answered, origin })
       : null
 
   const matcher = [...(spawn ? [SPAWN_TOOL] : []), ...(tools ? tools.tools.filter((t) => t !== SPAWN_TOOL) : [])]
@@ -75,24 +76,33 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
   if (spawn) api.on('subagent_ended', (event) => spawn.subagentEnded(event))
   if (dispatch) {
     api.on('before_dispatch', (event, ctx) => dispatch.beforeDispatch(event, ctx), { priority: LAST })
-    api.on('agent_end', (event, ctx) => dispatch.agentEnd(event, ctx))
+    api.on('reply_payload_sending', (event) => dispatch.replyPayloadSending(event))
+    api.on('agent_end', async (event, ctx) => {
+      try {
+        await dispatch.agentEnd(event, ctx)
+      } catch (err) {
+        // The run stays held (heartbeated until maxTurnMs), then staleness decides.
+        log?.warn?.(`task-guard: agent_end for ${ctx.sessionKey}: ${err.code ?? ''} ${err.message}`)
+      }
+    })
   }
   api.registerCommand(taskGuardCommand({ getGuard }))
-  // Open at start so a bad store shows in the gateway log at once, not at the first spawn.
   api.on('gateway_start', async () => {
     try {
-      await getGuard()
+      // Open at start so a bad store shows in the gateway log at once, not at the first spawn.
+      const guard = await getGuard()
+      const ended = await endOrphans(guard, origin, interruptedStatus(cfg.onStale))
+      for (const g of ended) log?.info?.(`task-guard: ${g.key}: run ${g.runId} ended (${interruptedStatus(cfg.onStale)}): the gateway restarted before it ended`)
     } catch (err) {
       log?.error?.(`task-guard: cannot open ${cfg.store}: ${err.code ?? ''} ${err.message}`)
     }
   })
-  api.on('gateway_stop', async () => {
-    // Held runs are not released: their work stops with the gateway, and staleness
-    // (onStale) decides what the next trigger may do.
-    held.stop()
-    const pending = opening
-    opening = null
-    if (pending) await (await pending.catch(() => null))?.close()
+  api.on('gateway_stop', async (event) => {
+    // A plugin replacement (a config edit) keeps the process and its work running.
+    if (event?.reason === 'plugin replacement') return
+    // The gateway is going down and the work its held runs vouch for goes with it.
+    await held.endAll(interruptedStatus(cfg.onStale), `the gateway stopped (${event?.reason ?? 'stop'}) before this run ended`)
+    await rt.close()
   })
   return { config: cfg, getGuard, held, spawn, tools, dispatch }
 }

@@ -4,15 +4,15 @@
 
 import type { OpenClawPluginApi } from 'openclaw/plugin-sdk/plugin-entry'
 import { TaskGuard } from 'task-guard'
-import plugin, {
+import {
   HeldRuns,
   createDispatchGuard,
   createSpawnGuard,
   createToolGuard,
   guardTrigger,
-  registerTaskGuard,
   taskGuardCommand,
 } from 'task-guard/openclaw'
+import plugin, { registerTaskGuard } from 'task-guard/openclaw/plugin'
 
 declare const api: OpenClawPluginApi
 const guard = new TaskGuard()
@@ -31,6 +31,7 @@ api.on('after_tool_call', (event, ctx) => tools.afterToolCall(event, ctx))
 const dispatch = createDispatchGuard({ getGuard, held, rules: [{ match: /^\/deploy\b/, task: 'deploy' }], ttlMs: 60_000 })
 api.on('before_dispatch', (event, ctx) => dispatch.beforeDispatch(event, ctx))
 api.on('agent_end', (event, ctx) => dispatch.agentEnd(event, ctx))
+api.on('reply_payload_sending', (event) => dispatch.replyPayloadSending(event))
 
 api.registerCommand(taskGuardCommand({ getGuard }))
 registerTaskGuard(api)

@@ -1,12 +1,14 @@
+'use strict'
+
 // The plugin's settings (`plugins.entries.task-guard.config`): the JSON Schema
 // OpenClaw validates them with, and their resolution to what the handlers need.
 
-import path from 'node:path'
-import { codedError, codes } from '../lib/errors.js'
+const path = require('node:path')
+const { codedError, codes } = require('../lib/errors')
 
 const duration = { type: 'integer', minimum: 1, maximum: 2147483647 }
 
-export const configJsonSchema = {
+const configJsonSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -53,7 +55,13 @@ export const configJsonSchema = {
             additionalProperties: false,
             required: ['match', 'task'],
             properties: {
-              match: { type: 'string', minLength: 1, description: 'A regular expression tested against the message text.' },
+              match: {
+                type: 'string',
+                minLength: 1,
+                // OpenClaw 2026.9 treats `format` as an annotation, so a bad pattern is refused when the plugin registers.
+                format: 'regex',
+                description: 'A regular expression (JavaScript syntax) tested against the message text.',
+              },
               flags: { type: 'string', pattern: '^[imsu]*$' },
               task: { type: 'string', minLength: 1 },
             },
@@ -65,10 +73,10 @@ export const configJsonSchema = {
   },
 }
 
-const bad = (message) => codedError(codes.INVALID_ARG, `task-guard plugin config: ${message}`)
+const bad = (message) => codedError(codes.INVALID_ARG, `task-guard plugin config (plugins.entries.task-guard.config): ${message}`)
 
 /** Checks `raw` beyond the schema (regexes, names) and fills defaults; `stateDir` anchors the default store. */
-export function resolveConfig(raw = {}, { stateDir }) {
+function resolveConfig(raw = {}, { stateDir }) {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('must be an object')
   for (const k of Object.keys(raw)) if (!(k in configJsonSchema.properties)) throw bad(`unknown setting ${JSON.stringify(k)}`)
   const ttlMs = raw.ttlMs ?? 600_000
@@ -98,3 +106,5 @@ export function resolveConfig(raw = {}, { stateDir }) {
     dispatch: { tasks, maxTurnMs: raw.dispatch?.maxTurnMs ?? 3_600_000 },
   }
 }
+
+module.exports = { configJsonSchema, resolveConfig }

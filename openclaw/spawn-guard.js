@@ -1,23 +1,25 @@
+'use strict'
+
 // Guards OpenClaw's `sessions_spawn` tool. A child runs in the `subagent` lane and
 // the tool answers `accepted` at once, so a guard taken inside the child's work would
 // block nothing: the key is taken when the spawn is asked for (before_tool_call),
 // filed under the child's session key once OpenClaw accepts it (after_tool_call) and
 // released by the child's outcome (subagent_ended).
 
-import { taskKey } from '../index.mjs'
-import { acquireOrRefuse } from './messages.mjs'
+const { taskKey } = require('../lib/task-key')
+const { acquireOrRefuse } = require('./messages')
 
-export const SPAWN_TOOL = 'sessions_spawn'
+const SPAWN_TOOL = 'sessions_spawn'
 
 /** The guard key of a spawn, or null when the spawn names no task (it is not guarded). */
-export function spawnKey(params, sessionKey) {
+function spawnKey(params, sessionKey) {
   const taskName = typeof params?.taskName === 'string' ? params.taskName.trim() : ''
   if (taskName === '' || typeof sessionKey !== 'string' || sessionKey === '') return null
   return taskKey(sessionKey, taskName)
 }
 
 /** `subagent_ended.outcome` → release status: errors and timeouts fail (and block until approved). */
-export function endedStatus(event) {
+function endedStatus(event) {
   switch (event.outcome) {
     case 'ok':
       return 'succeeded'
@@ -34,7 +36,7 @@ export function endedStatus(event) {
 }
 
 /** The accepted child of a `sessions_spawn` result, or null (rejected, errored, blocked). */
-export function acceptedChild(result) {
+function acceptedChild(result) {
   const details = result?.details
   if (details?.status !== 'accepted') return null
   if (typeof details.childSessionKey !== 'string' || details.childSessionKey === '') return null
@@ -45,7 +47,7 @@ export function acceptedChild(result) {
  * Handlers for `before_tool_call`, `after_tool_call` and `subagent_ended`.
  * `getGuard()` returns (a promise of) a TaskGuard; `held` is a {@link HeldRuns}.
  */
-export function createSpawnGuard({ getGuard, held, ttlMs, acceptTimeoutMs = 120_000 }) {
+function createSpawnGuard({ getGuard, held, ttlMs, acceptTimeoutMs = 120_000, origin = {} }) {
   return {
     async beforeToolCall(event, ctx) {
       if (event.toolName !== SPAWN_TOOL) return undefined
@@ -55,7 +57,7 @@ export function createSpawnGuard({ getGuard, held, ttlMs, acceptTimeoutMs = 120_
       const { run, refusal } = await acquireOrRefuse(getGuard, key, what, {
         owner: `openclaw:${ctx.sessionKey}`,
         ttlMs,
-        meta: { tool: SPAWN_TOOL, agentId: ctx.agentId ?? null, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
+        meta: { ...origin, kind: 'spawn', sessionKey: ctx.sessionKey, tool: SPAWN_TOOL, agentId: ctx.agentId ?? null, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
       })
       if (refusal !== undefined) return { block: true, blockReason: refusal }
       // Until OpenClaw reports the spawn accepted; the key is unique while we hold it.
@@ -90,3 +92,5 @@ export function createSpawnGuard({ getGuard, held, ttlMs, acceptTimeoutMs = 120_
     },
   }
 }
+
+module.exports = { SPAWN_TOOL, spawnKey, endedStatus, acceptedChild, createSpawnGuard }

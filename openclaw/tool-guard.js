@@ -1,16 +1,18 @@
+'use strict'
+
 // Guards long-running tools (exec, poll loops) the operator names: one call per
 // session + tool + configured argument at a time. The key is taken before the call
 // runs and released when OpenClaw reports the call finished.
 
-import { createHash } from 'node:crypto'
-import { taskKey } from '../index.mjs'
-import { acquireOrRefuse } from './messages.mjs'
+const { createHash } = require('node:crypto')
+const { taskKey } = require('../lib/task-key')
+const { acquireOrRefuse } = require('./messages')
 
 // Longer or `::`-holding argument values are hashed so the key stays valid and bounded.
 const MAX_RAW_ARG = 200
 
 /** The guard key of a tool call under `rule`, or null when the call has no such argument. */
-export function toolKey(rule, params, sessionKey) {
+function toolKey(rule, params, sessionKey) {
   if (typeof sessionKey !== 'string' || sessionKey === '') return null
   const value = params?.[rule.keyParam]
   if (value === undefined || value === null || value === '') return null
@@ -23,7 +25,7 @@ export function toolKey(rule, params, sessionKey) {
 }
 
 /** Handlers for `before_tool_call` / `after_tool_call` over `rules` ({ tool, keyParam, ttlMs?, onError? }). */
-export function createToolGuard({ getGuard, held, rules, ttlMs, resultTimeoutMs = 24 * 3600_000 }) {
+function createToolGuard({ getGuard, held, rules, ttlMs, resultTimeoutMs = 24 * 3600_000, origin = {} }) {
   const byTool = new Map(rules.map((r) => [r.tool, r]))
   return {
     tools: [...byTool.keys()],
@@ -37,7 +39,7 @@ export function createToolGuard({ getGuard, held, rules, ttlMs, resultTimeoutMs 
       const { run, refusal } = await acquireOrRefuse(getGuard, key, what, {
         owner: `openclaw:${ctx.sessionKey}`,
         ttlMs: rule.ttlMs ?? ttlMs,
-        meta: { tool: rule.tool, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
+        meta: { ...origin, kind: 'tool', sessionKey: ctx.sessionKey, tool: rule.tool, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
       })
       if (refusal !== undefined) return { block: true, blockReason: refusal }
       held.hold(`tool:${key}`, run, { holdUntil: Date.now() + resultTimeoutMs, onExpire: 'cancelled' })
@@ -54,3 +56,5 @@ export function createToolGuard({ getGuard, held, rules, ttlMs, resultTimeoutMs 
     },
   }
 }
+
+module.exports = { toolKey, createToolGuard }

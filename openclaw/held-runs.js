@@ -1,9 +1,11 @@
+'use strict'
+
 // Runs the plugin holds on behalf of OpenClaw work (a spawned child, a tool call,
 // a dispatched turn). OpenClaw gives no lease of its own, so one timer keeps every
 // held run alive; a run the store answers `lost` for (healed away, force-released)
 // is dropped so it is never released over its successor.
 
-export class HeldRuns {
+class HeldRuns {
   #getGuard
   #byId = new Map()
   #timer = null
@@ -54,6 +56,16 @@ export class HeldRuns {
     return [...this.#byId.entries()]
   }
 
+  /** Stops holding `runId` of `key` under whatever id (another path released it). */
+  forget(key, runId) {
+    for (const [id, held] of this.#byId) if (held.key === key && held.runId === runId) this.take(id)
+  }
+
+  /** Ends every held run with `status` (the gateway is stopping: their work stops with it). */
+  async endAll(status, error) {
+    await Promise.all(this.entries().map(([id]) => this.release(id, status, error)))
+  }
+
   stop() {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
@@ -101,3 +113,5 @@ export class HeldRuns {
     )
   }
 }
+
+module.exports = { HeldRuns }

@@ -1,3 +1,5 @@
+'use strict'
+
 // What operators see inside OpenClaw (`/taskguard`): the guards `inspect` lists,
 // grouped the way they need acting on.
 
@@ -11,7 +13,7 @@ function ago(ms) {
 }
 
 /** Plain text for an {@link Inspection}: counts, then one line per guard. */
-export function formatInspection(inspection) {
+function formatInspection(inspection) {
   const { now, guards, counts } = inspection
   const lines = [`task-guard: ${ORDER.map((s) => `${counts[s]} ${s}`).join(', ')}`]
   for (const g of [...guards].sort((a, b) => ORDER.indexOf(a.state) - ORDER.indexOf(b.state))) {
@@ -30,10 +32,15 @@ export function formatInspection(inspection) {
   return lines.join('\n')
 }
 
-const USAGE = 'usage: /taskguard [list [prefix]] | /taskguard approve <key>'
+const USAGE = 'usage: /taskguard [list [prefix]] | /taskguard approve <task or key>'
+
+/** A bare task name means this session's task: `<sessionKey>::<task>`. */
+function keyOf(arg, sessionKey) {
+  return arg.includes('::') || !sessionKey ? arg : `${sessionKey}::${arg}`
+}
 
 /** The `/taskguard` command definition for `api.registerCommand`. */
-export function taskGuardCommand({ getGuard }) {
+function taskGuardCommand({ getGuard }) {
   return {
     name: 'taskguard',
     description: 'List running, stale and failed task guards; approve a failed task to run again.',
@@ -49,7 +56,7 @@ export function taskGuardCommand({ getGuard }) {
         }
         if (verb === 'approve' && rest.length === 1) {
           const by = ctx.senderId ? `${ctx.channel}:${ctx.senderId}` : ctx.channel
-          const res = await guard.approveRetry(rest[0], { approvedBy: by })
+          const res = await guard.approveRetry(keyOf(rest[0], ctx.sessionKey), { approvedBy: by })
           return {
             text:
               res.status === 'approved'
@@ -64,3 +71,5 @@ export function taskGuardCommand({ getGuard }) {
     },
   }
 }
+
+module.exports = { formatInspection, taskGuardCommand }

@@ -1,10 +1,12 @@
+'use strict'
+
 // What a user or the model reads when a duplicate is turned away: enough to find
 // the run that holds the task (its id, when it started, who owns it) and what to do.
 
 const iso = (ms) => new Date(ms).toISOString()
 
 /** A one-paragraph answer for a conflict from `acquire`. `what` names the task for people. */
-export function describeConflict(conflict, what) {
+function describeConflict(conflict, what) {
   if (conflict.status === 'already_running') {
     return (
       `${what} is already running: run ${conflict.runId}, started ${iso(conflict.startedAt)}` +
@@ -24,7 +26,7 @@ export function describeConflict(conflict, what) {
 }
 
 /** Why a guard could not be consulted; the work is refused, never run unguarded. */
-export function describeUnavailable(err, what) {
+function describeUnavailable(err, what) {
   return `${what} was not started: the task guard could not be consulted (${err.code ?? 'error'}: ${err.message}).`
 }
 
@@ -32,7 +34,7 @@ export function describeUnavailable(err, what) {
  * Acquires `key` for OpenClaw work: `{ run }` when it may start, else `{ refusal }`, the
  * text to block or answer with. A store that cannot be reached refuses (fails closed).
  */
-export async function acquireOrRefuse(getGuard, key, what, options) {
+async function acquireOrRefuse(getGuard, key, what, options) {
   let res
   try {
     res = await (await getGuard()).acquire(key, options)
@@ -41,3 +43,5 @@ export async function acquireOrRefuse(getGuard, key, what, options) {
   }
   return res.status === 'acquired' ? { run: res } : { refusal: describeConflict(res, what) }
 }
+
+module.exports = { describeConflict, describeUnavailable, acquireOrRefuse }

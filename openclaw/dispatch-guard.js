@@ -1,0 +1,157 @@
+'use strict'
+
+// The auto-reply side. A session lane runs one turn at a time and queues the rest,
+// so a guard taken inside a queued turn blocks nothing (the first run has ended by
+// the time the duplicate runs). These take the guard when the trigger arrives.
+
+const { taskKey } = require('../lib/task-key')
+const { acquireOrRefuse, describeConflict } = require('./messages')
+
+/**
+ * Takes `sessionKey::task` now and, if free, calls `start(lease)`: it enqueues the
+ * work (on OpenClaw's session lane, say) and returns a promise of its end. The run
+ * is heartbeated until then and released by outcome (a rejection fails it).
+ *
+ * Resolves at once with `{ handled: true, text, conflict }` for a duplicate (the
+ * short answer to send), or `{ handled: false, key, lease, outcome }` where `outcome`
+ * resolves to `{ status: 'succeeded', value }` or `{ status: 'failed', error }`.
+ */
+function guardTrigger(guard, { sessionKey, task, label, ...runOptions }, start) {
+  const key = taskKey(sessionKey, task)
+  const what = label ?? `Task "${task}"`
+  return new Promise((resolve, reject) => {
+    let started = false
+    const done = guard.run(
+      key,
+      (lease) => {
+        started = true
+        const work = Promise.resolve().then(() => start(lease))
+        resolve({
+          handled: false,
+          key,
+          lease,
+          outcome: done.then(
+            (r) => ({ status: 'succeeded', value: r.value }),
+            (error) => ({ status: 'failed', error }),
+          ),
+        })
+        return work
+      },
+      runOptions,
+    )
+    done.then(
+      (res) => {
+        if (!started) resolve({ handled: true, key, conflict: res, text: describeConflict(res, what) })
+      },
+      (err) => {
+        if (!started) reject(err)
+      },
+    )
+  })
+}
+
+/** The task a message starts, from rules `{ match: RegExp, task }`, or null. */
+function taskOfMessage(rules, text) {
+  if (typeof text !== 'string') return null
+  for (const rule of rules) if (rule.match.test(text)) return rule.task
+  return null
+}
+
+// OpenClaw appends its own context to a turn as a user message; it is not the prompt.
+const INTERNAL_CONTEXT = '<<<BEGIN_OPENCLAW_INTERNAL_CONTEXT>>>'
+
+function textOf(content) {
+  if (typeof content === 'string') return content
+  if (Array.isArray(content)) return content.map((part) => (typeof part?.text === 'string' ? part.text : '')).join('\n')
+  return ''
+}
+
+/** The text of the turn's prompt: its last user message. */
+function lastUserText(messages) {
+  if (!Array.isArray(messages)) return ''
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]
+    if (m?.role !== 'user') continue
+    const text = textOf(m.content)
+    if (!text.includes(INTERNAL_CONTEXT)) return text
+  }
+  return ''
+}
+
+// A turn's prompt carries the triggering message; this much of it is kept to find the turn.
+const PROMPT_CHARS = 500
+
+/**
+ * The turn runs of `sessionKey` that the turn ending now carried, found in the store
+ * (any registration of the plugin, in this process or the next, finds them there):
+ * its run id is the triggering message's id (chat.send), or its prompt holds the message.
+ */
+async function turnRunsOf(guard, sessionKey, { runId, prompt }) {
+  const { guards } = await guard.inspect({ prefix: `${sessionKey}::` })
+  return guards.filter((g) => {
+    const m = g.meta
+    if ((g.state !== 'running' && g.state !== 'stale') || m?.kind !== 'turn' || m.sessionKey !== sessionKey) return false
+    return (runId !== undefined && m.messageId === runId) || (typeof m.prompt === 'string' && m.prompt !== '' && prompt.includes(m.prompt))
+  })
+}
+
+/**
+ * Plugin handlers: `before_dispatch` takes the guard for a taskful message (a
+ * duplicate is answered and never reaches the session lane), `agent_end` releases it
+ * when the turn that carried the message ends, and `reply_payload_sending` sends a
+ * duplicate's answer on the webchat as a side answer (see {@link sideAnswer}).
+ * `answered` is shared by every registration of the plugin in the process; `origin`
+ * is stamped on each run.
+ */
+function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_000, answered = new Map(), origin = {} }) {
+  return {
+    async beforeDispatch(event, ctx) {
+      const sessionKey = ctx.sessionKey ?? event.sessionKey
+      const content = event.content ?? event.body
+      const task = taskOfMessage(rules, content)
+      if (task === null || !sessionKey) return undefined
+      const key = taskKey(sessionKey, task)
+      const messageId = event.messageId ?? ctx.messageId ?? null
+      const { run, refusal } = await acquireOrRefuse(getGuard, key, `Task "${task}"`, {
+        owner: `openclaw:${sessionKey}`,
+        ttlMs,
+        meta: { ...origin, kind: 'turn', trigger: 'message', sessionKey, messageId, prompt: content.trim().slice(0, PROMPT_CHARS) },
+      })
+      if (refusal !== undefined) {
+        if (messageId !== null && (event.channel ?? ctx.channelId) === WEBCHAT) answered.set(messageId, content)
+        return { handled: true, text: refusal }
+      }
+      held.hold(`turn:${key}:${run.runId}`, run, { sessionKey, holdUntil: Date.now() + maxTurnMs })
+      return undefined
+    },
+
+    /**
+     * A duplicate's answer on the webchat goes out as a side answer (OpenClaw's `btw`
+     * result): the sender gets it at once, and it is not written to the session's
+     * transcript. Written there, it would land inside the running turn, which then fails
+     * ("Session transcript keyed user is outside the current turn").
+     */
+    replyPayloadSending(event) {
+      const question = event.runId === undefined ? undefined : answered.get(event.runId)
+      if (question === undefined) return undefined
+      answered.delete(event.runId)
+      return { payload: { ...event.payload, btw: { question } } }
+    },
+
+    async agentEnd(event, ctx) {
+      const sessionKey = ctx.sessionKey
+      if (!sessionKey) return
+      const guard = await getGuard()
+      const runs = await turnRunsOf(guard, sessionKey, { runId: event.runId ?? ctx.runId, prompt: lastUserText(event.messages) })
+      const status = event.success ? 'succeeded' : 'failed'
+      for (const g of runs) {
+        held.forget(g.key, g.runId)
+        await guard.release(g.key, g.runId, status, event.success ? undefined : { error: event.error ?? 'turn failed' })
+      }
+    },
+  }
+}
+
+const WEBCHAT = 'webchat'
+
+module.exports = { guardTrigger, taskOfMessage, createDispatchGuard }

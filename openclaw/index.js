@@ -1,0 +1,36 @@
+'use strict'
+
+// `task-guard/openclaw`: the helpers the OpenClaw plugin is built from, each usable on
+// its own and without OpenClaw installed. The plugin entry is `task-guard/openclaw/plugin`.
+
+const { configJsonSchema, resolveConfig } = require('./config')
+const { formatInspection, taskGuardCommand } = require('./diagnostics')
+const { createDispatchGuard, guardTrigger, taskOfMessage } = require('./dispatch-guard')
+const { HeldRuns } = require('./held-runs')
+const { describeConflict, describeUnavailable } = require('./messages')
+const { endOrphans, interruptedStatus, sharedRuntime } = require('./runtime')
+const { SPAWN_TOOL, acceptedChild, createSpawnGuard, endedStatus, spawnKey } = require('./spawn-guard')
+const { createToolGuard, toolKey } = require('./tool-guard')
+
+module.exports = {
+  configJsonSchema,
+  resolveConfig,
+  formatInspection,
+  taskGuardCommand,
+  createDispatchGuard,
+  guardTrigger,
+  taskOfMessage,
+  HeldRuns,
+  describeConflict,
+  describeUnavailable,
+  endOrphans,
+  interruptedStatus,
+  sharedRuntime,
+  SPAWN_TOOL,
+  acceptedChild,
+  createSpawnGuard,
+  endedStatus,
+  spawnKey,
+  createToolGuard,
+  toolKey,
+}

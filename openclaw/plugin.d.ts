@@ -1,0 +1,28 @@
+/** `task-guard/openclaw/plugin`: the OpenClaw plugin entry (needs `openclaw` installed). */
+import type { TaskGuard } from '../index'
+import type { DispatchGuard, HeldRuns, ResolvedConfig, SpawnGuard, ToolGuard, taskGuardCommand } from './index'
+
+export declare const PLUGIN_ID: 'task-guard'
+
+/** The OpenClaw api surface the plugin uses (OpenClawPluginApi satisfies it). */
+export interface PluginApiLike {
+  pluginConfig?: Record<string, unknown>
+  logger?: { info?: (msg: string) => void; warn?: (msg: string) => void; error?: (msg: string) => void }
+  on(hookName: any, handler: any, opts?: any): void
+  registerCommand(command: ReturnType<typeof taskGuardCommand>): void
+}
+
+export declare function registerTaskGuard(
+  api: PluginApiLike,
+  options?: { stateDir?: string },
+): { config: ResolvedConfig; getGuard: () => Promise<TaskGuard>; held: HeldRuns; spawn: SpawnGuard | null; tools: ToolGuard | null; dispatch: DispatchGuard | null }
+
+/** The plugin entry, as `definePluginEntry` returns it. */
+declare const plugin: {
+  id: 'task-guard'
+  name: string
+  description: string
+  readonly configSchema: unknown
+  register(api: PluginApiLike): void
+}
+export default plugin

@@ -1,0 +1,92 @@
+'use strict'
+
+// What the plugin keeps for one gateway process. OpenClaw registers a plugin many
+// times in one process (at gateway start in `full` mode, then a fresh `discovery`
+// registration for each agent run and for inbound dispatch), and each registration's
+// hooks are called for a different part of a turn: `before_dispatch` reaches one,
+// `agent_end` another. Module state is no help either, since OpenClaw may load a
+// fresh copy of the plugin's modules per registration. So the store connection, the
+// heartbeat timer and the answers in flight live on `globalThis`, one per store, and
+// what a run is for (session, message, turn) lives in the run's `meta` in the store,
+// where any registration, and the next gateway process, finds it.
+
+const { createHash, randomUUID } = require('node:crypto')
+const { hostname } = require('node:os')
+const path = require('node:path')
+const { HeldRuns } = require('./held-runs')
+
+const RUNTIMES = Symbol.for('task-guard.openclaw.runtimes')
+const PROCESS_ID = Symbol.for('task-guard.openclaw.process-id')
+
+/** This gateway process, for the life of the process; never reused by another. */
+function processId() {
+  globalThis[PROCESS_ID] ??= randomUUID()
+  return globalThis[PROCESS_ID]
+}
+
+/** The gateway, across restarts: its host and state directory. */
+function gatewayId(stateDir) {
+  return createHash('sha256').update(`${hostname()}\0${path.resolve(stateDir)}`).digest('hex').slice(0, 16)
+}
+
+/**
+ * The shared runtime for `cfg` (one per store, namespace and stale policy in this
+ * process): `getGuard()`, the held runs it heartbeats, and the ids its runs carry.
+ * `open(cfg)` opens the TaskGuard on first use.
+ */
+function sharedRuntime(cfg, { stateDir, open, log }) {
+  globalThis[RUNTIMES] ??= new Map()
+  const runtimes = globalThis[RUNTIMES]
+  const id = JSON.stringify([cfg.store, cfg.namespace, cfg.onStale])
+  let rt = runtimes.get(id)
+  if (rt !== undefined) return rt
+  let opening = null
+  const getGuard = () => {
+    opening ??= open(cfg).catch((err) => {
+      opening = null // the next hook tries again; until then every guarded call is refused
+      throw err
+    })
+    return opening
+  }
+  rt = {
+    getGuard,
+    held: new HeldRuns(getGuard, {
+      heartbeatMs: cfg.heartbeatMs,
+      onError: (err, run) => log?.warn?.(`task-guard: ${run.key}: ${err.code ?? ''} ${err.message}`),
+    }),
+    /** Stamped on every run the plugin takes, so a later process knows whose it was. */
+    origin: { gateway: gatewayId(stateDir), process: processId() },
+    /** Duplicate messages answered by `before_dispatch`, by message id, until their reply is sent. */
+    answered: new Map(),
+    async close() {
+      runtimes.delete(id)
+      this.held.stop()
+      const pending = opening
+      opening = null
+      if (pending) await (await pending.catch(() => null))?.close()
+    },
+  }
+  runtimes.set(id, rt)
+  return rt
+}
+
+/** How a held run ends when its gateway stops before its work reports an end: as staleness would end it. */
+function interruptedStatus(onStale) {
+  return onStale === 'fail' ? 'failed' : 'cancelled'
+}
+
+/**
+ * Ends the runs an earlier process of this gateway took and never ended (it was
+ * killed, or stopped while the store was out of reach): their work died with it.
+ * Returns what was ended.
+ */
+async function endOrphans(guard, origin, status) {
+  const { guards } = await guard.inspect()
+  const orphans = guards.filter(
+    (g) => (g.state === 'running' || g.state === 'stale') && g.meta?.gateway === origin.gateway && g.meta.process !== origin.process,
+  )
+  for (const g of orphans) await guard.release(g.key, g.runId, status, { error: 'the gateway restarted before this run ended' })
+  return orphans
+}
+
+module.exports = { sharedRuntime, gatewayId, processId, interruptedStatus, endOrphans }
