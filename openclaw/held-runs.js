@@ -1,9 +1,12 @@
 'use strict'
 
 // Runs the plugin holds on behalf of OpenClaw work (a spawned child, a tool call,
-// a dispatched turn). OpenClaw gives no lease of its own, so one timer keeps every
-// held run alive; a run the store answers `lost` for (healed away, force-released)
-// is dropped so it is never released over its successor.
+// a dispatched turn, a backgrounded command). OpenClaw gives no lease of its own, so
+// one timer keeps every held run alive; a run the store answers `lost` for (healed
+// away, force-released) is dropped so it is never released over its successor.
+// Work whose end OpenClaw records but announces to no hook (a backgrounded exec)
+// carries a `probe`: asked at each round, and at once when OpenClaw hints that it
+// may have ended, it answers the release `{ status, error }` once the work is over.
 
 class HeldRuns {
   #getGuard
@@ -87,11 +90,31 @@ class HeldRuns {
     }
   }
 
+  /** Asks the probes of the held runs `which` selects now; releases those whose work is over. */
+  async probe(which) {
+    await Promise.all(this.entries().map(([id, held]) => (held.probe !== undefined && which(held) ? this.#probeOne(id, held) : undefined)))
+  }
+
+  /** True when the probe found the work over (and its run was released or handed to the retry loop). */
+  async #probeOne(id, held) {
+    let end
+    try {
+      end = await held.probe()
+    } catch (err) {
+      this.#onError(err, held)
+      return false
+    }
+    if (end === undefined || this.#byId.get(id) !== held) return false
+    await this.release(id, end.status, end.error)
+    return true
+  }
+
   /** One heartbeat round (the timer's; public for hosts and tests that drive time themselves). */
   async beat() {
     const now = Date.now()
     await Promise.all(
       this.entries().map(async ([id, held]) => {
+        if (held.probe !== undefined && held.releasing === undefined && (await this.#probeOne(id, held))) return
         if (held.releasing !== undefined) {
           await this.release(id, held.releasing.status, held.releasing.error)
           return

@@ -118,6 +118,8 @@ export declare class HeldRuns {
   forget(key: string, runId: string): void
   /** Ends every held run with `status`. */
   endAll(status: ReleaseStatus, error?: string): Promise<void>
+  /** Asks the probes of the held runs `which` selects now (see background commands); releases those that ended. */
+  probe(which: (held: { key: string; runId: string; [info: string]: unknown }) => boolean): Promise<void>
   /** One heartbeat round, for hosts that drive time themselves. */
   beat(): Promise<void>
 }
@@ -125,24 +127,59 @@ export declare class HeldRuns {
 export declare const SPAWN_TOOL: 'sessions_spawn'
 /** `<sessionKey>::<taskName>`, or null when the spawn names no task. */
 export declare function spawnKey(params: Record<string, unknown> | undefined, sessionKey: string | undefined): string | null
-/** ok → succeeded; error, timeout → failed; killed, reset, deleted → cancelled. */
-export declare function endedStatus(event: Pick<SubagentEndedEvent, 'outcome' | 'error'>): ReleaseStatus
+/** ok → succeeded; error, timeout → failed; killed, reset, deleted, unknown → cancelled. */
+export declare function endedStatus(event: { outcome?: string; error?: string }): ReleaseStatus
 export declare function acceptedChild(result: unknown): { childSessionKey: string; runId: string | null } | null
 
+export interface SubagentProgressEvent {
+  phase: 'started' | 'ended'
+  childSessionKey: string
+  outcome?: 'ok' | 'error' | 'timeout' | 'killed' | 'unknown'
+}
 export interface SpawnGuard {
   beforeToolCall(event: ToolCallEvent, ctx: ToolContext): Promise<BlockDecision | undefined>
   afterToolCall(event: AfterToolCallEvent, ctx: ToolContext): Promise<void>
   subagentEnded(event: SubagentEndedEvent): Promise<void>
+  /** Phase `ended` releases the child's run at once (every runtime and spawn mode). */
+  subagentProgress(event: SubagentProgressEvent): Promise<void>
 }
 export declare function createSpawnGuard(options: { getGuard: GetGuard; held: HeldRuns; ttlMs?: number; acceptTimeoutMs?: number; origin?: RunOrigin }): SpawnGuard
 
 export declare function toolKey(rule: ToolRule, params: Record<string, unknown> | undefined, sessionKey: string | undefined): string | null
+/** The tool OpenClaw's agents check and stop background commands with; watched when `exec` is guarded. */
+export declare const PROCESS_TOOL: 'process'
 export interface ToolGuard {
+  /** The tools to match: the rules' tools, and `process` when `exec` is guarded. */
   readonly tools: string[]
   beforeToolCall(event: ToolCallEvent, ctx: ToolContext): Promise<BlockDecision | undefined>
+  /** Releases a finished call by outcome; an exec that went to the background stays held until its command ends. */
   afterToolCall(event: AfterToolCallEvent, ctx: ToolContext): Promise<void>
+  /** A command of `sessionKey` ended (OpenClaw's `exec.process.completed`): checks its background runs now. */
+  commandEnded(sessionKey: string): Promise<void>
 }
-export declare function createToolGuard(options: { getGuard: GetGuard; held: HeldRuns; rules: ToolRule[]; ttlMs?: number; resultTimeoutMs?: number; origin?: RunOrigin }): ToolGuard
+/** The part of OpenClaw's `api.runtime.tasks` the tool guard reads. */
+export interface TaskRegistryLike {
+  async?: { runs?: { bindSession(binding: { sessionKey: string }): { resolve(token: string): Promise<{ status: string; error?: string; terminalSummary?: string } | undefined> } } }
+}
+export declare function createToolGuard(options: {
+  getGuard: GetGuard
+  held: HeldRuns
+  rules: ToolRule[]
+  ttlMs?: number
+  resultTimeoutMs?: number
+  origin?: RunOrigin
+  /** OpenClaw's `api.runtime.tasks`, where a background command's end is recorded. */
+  getTasks?: () => TaskRegistryLike | undefined
+  /** How a run whose end was lost is ended. Default `'cancelled'`. */
+  interrupted?: 'cancelled' | 'failed'
+}): ToolGuard
+export type RunEnd = { status: ReleaseStatus; error?: string }
+/** The process session of an exec that went to the background, or null. */
+export declare function backgroundedSession(result: unknown): { sessionId: string; pid: number | null } | null
+/** A finished call's release: an error, a failed command or a non-zero exit fails it by `rule.onError`. */
+export declare function toolCallEnd(event: AfterToolCallEvent, rule: ToolRule): RunEnd
+/** A background command's release from its OpenClaw task status, or undefined while it runs. */
+export declare function backgroundEnd(task: { status: string; error?: string; terminalSummary?: string }, rule: ToolRule, interrupted: 'cancelled' | 'failed'): RunEnd | undefined
 
 export type TriggerAnswer<T> =
   | { handled: true; key: string; conflict: Conflict; text: string }

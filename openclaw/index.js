@@ -6,11 +6,12 @@
 const { configJsonSchema, resolveConfig } = require('./config')
 const { formatInspection, taskGuardCommand } = require('./diagnostics')
 const { createDispatchGuard, guardTrigger, taskOfMessage } = require('./dispatch-guard')
+const { backgroundEnd, backgroundedSession, toolCallEnd } = require('./background-exec')
 const { HeldRuns } = require('./held-runs')
 const { describeConflict, describeUnavailable } = require('./messages')
 const { endOrphans, interruptedStatus, sharedRuntime } = require('./runtime')
 const { SPAWN_TOOL, acceptedChild, createSpawnGuard, endedStatus, spawnKey } = require('./spawn-guard')
-const { createToolGuard, toolKey } = require('./tool-guard')
+const { PROCESS_TOOL, createToolGuard, toolKey } = require('./tool-guard')
 
 module.exports = {
   configJsonSchema,
@@ -33,4 +34,8 @@ module.exports = {
   spawnKey,
   createToolGuard,
   toolKey,
+  PROCESS_TOOL,
+  backgroundEnd,
+  backgroundedSession,
+  toolCallEnd,
 }

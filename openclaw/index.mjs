@@ -22,4 +22,8 @@ export const {
   spawnKey,
   createToolGuard,
   toolKey,
+  PROCESS_TOOL,
+  backgroundEnd,
+  backgroundedSession,
+  toolCallEnd,
 } = helpers

@@ -31,17 +31,20 @@ function describeUnavailable(err, what) {
 }
 
 /**
- * Acquires `key` for OpenClaw work: `{ run }` when it may start, else `{ refusal }`, the
- * text to block or answer with. A store that cannot be reached refuses (fails closed).
+ * Acquires `key` for OpenClaw work: `{ run }` when it may start, else `{ refusal, conflict }`,
+ * the text to block or answer with (`describe(conflict)` adds to it) and the guard's
+ * answer. A store that cannot be reached refuses (fails closed).
  */
-async function acquireOrRefuse(getGuard, key, what, options) {
+async function acquireOrRefuse(getGuard, key, what, options, describe = () => '') {
   let res
   try {
     res = await (await getGuard()).acquire(key, options)
   } catch (err) {
     return { refusal: describeUnavailable(err, what) }
   }
-  return res.status === 'acquired' ? { run: res } : { refusal: describeConflict(res, what) }
+  if (res.status === 'acquired') return { run: res }
+  const more = describe(res)
+  return { refusal: `${describeConflict(res, what)}${more ? ` ${more}` : ''}`, conflict: res }
 }
 
 module.exports = { describeConflict, describeUnavailable, acquireOrRefuse }

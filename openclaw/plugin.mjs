@@ -5,6 +5,7 @@
 import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
 import path from 'node:path'
+import { onDiagnosticEvent } from 'openclaw/plugin-sdk/diagnostic-runtime'
 import { buildJsonPluginConfigSchema, definePluginEntry } from 'openclaw/plugin-sdk/plugin-entry'
 import { resolveStateDir } from 'openclaw/plugin-sdk/state-paths'
 import { TaskGuard } from '../index.mjs'
@@ -48,10 +49,25 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
   const log = api.logger
   const rt = sharedRuntime(cfg, { stateDir, open: openGuard, log })
   const { getGuard, held, origin } = rt
+  // OpenClaw's task registry, where a background command's end is recorded; the
+  // gateway's own registration's view is preferred (it lives as long as the process).
+  if (api.runtime?.tasks !== undefined && (rt.tasks === undefined || api.registrationMode === 'full')) rt.tasks = api.runtime.tasks
+  const interrupted = interruptedStatus(cfg.onStale)
   const spawn = cfg.spawn.enabled
     ? createSpawnGuard({ getGuard, held, ttlMs: cfg.ttlMs, acceptTimeoutMs: cfg.spawn.acceptTimeoutMs, origin })
     : null
-  const tools = cfg.tools.length > 0 ? createToolGuard({ getGuard, held, rules: cfg.tools, ttlMs: cfg.ttlMs, origin }) : null
+  const tools =
+    cfg.tools.length > 0
+      ? createToolGuard({ getGuard, held, rules: cfg.tools, ttlMs: cfg.ttlMs, origin, getTasks: () => rt.tasks, interrupted })
+      : null
+  if (tools !== null && rt.unsubscribe === undefined) {
+    // A command ended somewhere in this session: its background run may be over now.
+    rt.unsubscribe = onDiagnosticEvent((evt) => {
+      if (evt?.type === 'exec.process.completed' && typeof evt.sessionKey === 'string') {
+        tools.commandEnded(evt.sessionKey).catch((err) => log?.warn?.(`task-guard: ${err.code ?? ''} ${err.message}`))
+      }
+    })
+  }
   const dispatch =
     cfg.dispatch.tasks.length > 0
       ? createDispatchGuard({ getGuard, held, rules: cfg.dispatch.tasks, ttlMs: cfg.ttlMs, maxTurnMs: cfg.dispatch.maxTurnMs, answered: rt.answered, origin })
@@ -73,7 +89,10 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
       { matcher },
     )
   }
-  if (spawn) api.on('subagent_ended', (event) => spawn.subagentEnded(event))
+  if (spawn) {
+    api.on('subagent_progress', (event) => spawn.subagentProgress(event))
+    api.on('subagent_ended', (event) => spawn.subagentEnded(event))
+  }
   if (dispatch) {
     api.on('before_dispatch', (event, ctx) => dispatch.beforeDispatch(event, ctx), { priority: LAST })
     api.on('reply_payload_sending', (event) => dispatch.replyPayloadSending(event))
@@ -91,8 +110,8 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
     try {
       // Open at start so a bad store shows in the gateway log at once, not at the first spawn.
       const guard = await getGuard()
-      const ended = await endOrphans(guard, origin, interruptedStatus(cfg.onStale))
-      for (const g of ended) log?.info?.(`task-guard: ${g.key}: run ${g.runId} ended (${interruptedStatus(cfg.onStale)}): the gateway restarted before it ended`)
+      const ended = await endOrphans(guard, origin, interrupted)
+      for (const g of ended) log?.info?.(`task-guard: ${g.key}: run ${g.runId} ended (${interrupted}): the gateway restarted before it ended`)
     } catch (err) {
       log?.error?.(`task-guard: cannot open ${cfg.store}: ${err.code ?? ''} ${err.message}`)
     }
@@ -101,7 +120,7 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
     // A plugin replacement (a config edit) keeps the process and its work running.
     if (event?.reason === 'plugin replacement') return
     // The gateway is going down and the work its held runs vouch for goes with it.
-    await held.endAll(interruptedStatus(cfg.onStale), `the gateway stopped (${event?.reason ?? 'stop'}) before this run ended`)
+    await held.endAll(interrupted, `the gateway stopped (${event?.reason ?? 'stop'}) before this run ended`)
     await rt.close()
   })
   return { config: cfg, getGuard, held, spawn, tools, dispatch }

@@ -58,8 +58,13 @@ function sharedRuntime(cfg, { stateDir, open, log }) {
     origin: { gateway: gatewayId(stateDir), process: processId() },
     /** Duplicate messages answered by `before_dispatch`, by message id, until their reply is sent. */
     answered: new Map(),
+    /** OpenClaw's `api.runtime.tasks`, once a registration has handed it over. */
+    tasks: undefined,
+    /** Ends the runtime's subscription to OpenClaw's diagnostic events, if it made one. */
+    unsubscribe: undefined,
     async close() {
       runtimes.delete(id)
+      this.unsubscribe?.()
       this.held.stop()
       const pending = opening
       opening = null

@@ -18,7 +18,7 @@ function spawnKey(params, sessionKey) {
   return taskKey(sessionKey, taskName)
 }
 
-/** `subagent_ended.outcome` → release status: errors and timeouts fail (and block until approved). */
+/** A child's outcome → release status: errors and timeouts fail (and block until approved). */
 function endedStatus(event) {
   switch (event.outcome) {
     case 'ok':
@@ -29,6 +29,7 @@ function endedStatus(event) {
     case 'killed':
     case 'reset':
     case 'deleted':
+    case 'unknown':
       return 'cancelled'
     default:
       return event.error ? 'failed' : 'succeeded'
@@ -85,11 +86,24 @@ function createSpawnGuard({ getGuard, held, ttlMs, acceptTimeoutMs = 120_000, or
     },
 
     async subagentEnded(event) {
-      const id = `child:${event.targetSessionKey}`
-      if (held.get(id) === undefined) return
-      const status = endedStatus(event)
-      await held.release(id, status, status === 'succeeded' ? undefined : (event.error ?? `child ${event.outcome ?? event.reason}`))
+      await endChild(event.targetSessionKey, event)
     },
+
+    /**
+     * `subagent_progress` with phase `ended`: the child's run is over. OpenClaw sends it
+     * at once for every runtime and spawn mode, while `subagent_ended` waits for the
+     * completion announcement (minutes, at worst) and skips `mode: "session"` children.
+     */
+    async subagentProgress(event) {
+      if (event.phase === 'ended') await endChild(event.childSessionKey, event)
+    },
+  }
+
+  async function endChild(childSessionKey, event) {
+    const id = `child:${childSessionKey}`
+    if (held.get(id) === undefined) return
+    const status = endedStatus(event)
+    await held.release(id, status, status === 'succeeded' ? undefined : (event.error ?? `child ${event.outcome ?? event.reason}`))
   }
 }
 

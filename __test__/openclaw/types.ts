@@ -23,8 +23,9 @@ const spawn = createSpawnGuard({ getGuard, held, ttlMs: 60_000 })
 api.on('before_tool_call', (event, ctx) => spawn.beforeToolCall(event, ctx), { matcher: ['sessions_spawn'] })
 api.on('after_tool_call', (event, ctx) => spawn.afterToolCall(event, ctx))
 api.on('subagent_ended', (event) => spawn.subagentEnded(event))
+api.on('subagent_progress', (event) => spawn.subagentProgress(event))
 
-const tools = createToolGuard({ getGuard, held, rules: [{ tool: 'exec', keyParam: 'command' }], ttlMs: 60_000 })
+const tools = createToolGuard({ getGuard, held, rules: [{ tool: 'exec', keyParam: 'command' }], ttlMs: 60_000, getTasks: () => api.runtime.tasks })
 api.on('before_tool_call', (event, ctx) => tools.beforeToolCall(event, ctx))
 api.on('after_tool_call', (event, ctx) => tools.afterToolCall(event, ctx))
 
