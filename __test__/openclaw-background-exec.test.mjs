@@ -129,3 +129,16 @@ test('subagent_progress (ended) releases the child at once; a later subagent_end
   assert.equal((await guard.acquire(`${S}::report`)).error, 'child error', 'released once')
   await guard.close()
 })
+
+test("the end OpenClaw reports for a call the guard blocked does not end the run of the call that started", async () => {
+  const { guard, held, tools } = setup()
+  assert.equal(await tools.beforeToolCall(call('c1'), { sessionKey: S }), undefined)
+  const dup = await tools.beforeToolCall(call('c2'), { sessionKey: S })
+  // OpenClaw runs after_tool_call for the blocked call too, its block reason as the error.
+  await tools.afterToolCall({ ...call('c2'), error: dup.blockReason }, { sessionKey: S })
+  assert.equal(await stateOf(guard), 'running')
+  await tools.afterToolCall({ ...call('c1'), result: { details: { status: 'completed', exitCode: 0 } } }, { sessionKey: S })
+  assert.equal(await stateOf(guard), 'free')
+  assert.equal(held.size, 0)
+  await guard.close()
+})

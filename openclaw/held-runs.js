@@ -39,6 +39,17 @@ class HeldRuns {
     return this.#byId.get(id)
   }
 
+  /**
+   * The run held under `id` for tool call `toolCallId`. OpenClaw reports the end of a
+   * call it blocked too (after_tool_call, with the block reason as error): that call
+   * must not end the run held for the call that did start.
+   */
+  forCall(id, toolCallId) {
+    const held = this.#byId.get(id)
+    if (held === undefined || (held.toolCallId != null && toolCallId != null && held.toolCallId !== toolCallId)) return undefined
+    return held
+  }
+
   /** Stops holding `id`; the caller releases what it returns. */
   take(id) {
     const held = this.#byId.get(id)

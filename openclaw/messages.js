@@ -47,4 +47,9 @@ async function acquireOrRefuse(getGuard, key, what, options, describe = () => ''
   return { refusal: `${describeConflict(res, what)}${more ? ` ${more}` : ''}`, conflict: res }
 }
 
-module.exports = { describeConflict, describeUnavailable, acquireOrRefuse }
+/** The id OpenClaw gives a tool call, or null. */
+function callId(event, ctx) {
+  return event.toolCallId ?? ctx?.toolCallId ?? null
+}
+
+module.exports = { describeConflict, describeUnavailable, acquireOrRefuse, callId }

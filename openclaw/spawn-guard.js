@@ -7,7 +7,7 @@
 // released by the child's outcome (subagent_ended).
 
 const { taskKey } = require('../lib/task-key')
-const { acquireOrRefuse } = require('./messages')
+const { acquireOrRefuse, callId } = require('./messages')
 
 const SPAWN_TOOL = 'sessions_spawn'
 
@@ -58,18 +58,18 @@ function createSpawnGuard({ getGuard, held, ttlMs, acceptTimeoutMs = 120_000, or
       const { run, refusal } = await acquireOrRefuse(getGuard, key, what, {
         owner: `openclaw:${ctx.sessionKey}`,
         ttlMs,
-        meta: { ...origin, kind: 'spawn', sessionKey: ctx.sessionKey, tool: SPAWN_TOOL, agentId: ctx.agentId ?? null, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
+        meta: { ...origin, kind: 'spawn', sessionKey: ctx.sessionKey, tool: SPAWN_TOOL, agentId: ctx.agentId ?? null, toolCallId: callId(event, ctx) },
       })
       if (refusal !== undefined) return { block: true, blockReason: refusal }
       // Until OpenClaw reports the spawn accepted; the key is unique while we hold it.
-      held.hold(`spawn:${key}`, run, { holdUntil: Date.now() + acceptTimeoutMs, onExpire: 'cancelled' })
+      held.hold(`spawn:${key}`, run, { toolCallId: callId(event, ctx), holdUntil: Date.now() + acceptTimeoutMs, onExpire: 'cancelled' })
       return undefined
     },
 
     async afterToolCall(event, ctx) {
       if (event.toolName !== SPAWN_TOOL) return
       const key = spawnKey(event.params, ctx.sessionKey)
-      if (key === null || held.get(`spawn:${key}`) === undefined) return
+      if (key === null || held.forCall(`spawn:${key}`, callId(event, ctx)) === undefined) return
       const child = event.error ? null : acceptedChild(event.result)
       if (child === null) {
         // Nothing was started: free the key, keeping why.

@@ -7,7 +7,7 @@
 
 const { createHash } = require('node:crypto')
 const { taskKey } = require('../lib/task-key')
-const { acquireOrRefuse } = require('./messages')
+const { acquireOrRefuse, callId } = require('./messages')
 const { backgroundHint, backgroundProbe, backgroundedSession, toolCallEnd } = require('./background-exec')
 
 // The tool OpenClaw's agents check and stop background commands with.
@@ -56,12 +56,12 @@ function createToolGuard({ getGuard, held, rules, ttlMs, resultTimeoutMs = 24 * 
         {
           owner: `openclaw:${ctx.sessionKey}`,
           ttlMs: rule.ttlMs ?? ttlMs,
-          meta: { ...origin, kind: 'tool', sessionKey: ctx.sessionKey, tool: rule.tool, toolCallId: event.toolCallId ?? ctx.toolCallId ?? null },
+          meta: { ...origin, kind: 'tool', sessionKey: ctx.sessionKey, tool: rule.tool, toolCallId: callId(event, ctx) },
         },
         hintFor,
       )
       if (refusal !== undefined) return { block: true, blockReason: refusal }
-      held.hold(`tool:${key}`, run, { holdUntil: Date.now() + resultTimeoutMs, onExpire: 'cancelled' })
+      held.hold(`tool:${key}`, run, { toolCallId: callId(event, ctx), holdUntil: Date.now() + resultTimeoutMs, onExpire: 'cancelled' })
       return undefined
     },
 
@@ -76,7 +76,7 @@ function createToolGuard({ getGuard, held, rules, ttlMs, resultTimeoutMs = 24 * 
       if (rule === undefined) return
       const key = toolKey(rule, event.params, ctx.sessionKey)
       const id = `tool:${key}`
-      if (key === null || held.get(id) === undefined) return
+      if (key === null || held.forCall(id, callId(event, ctx)) === undefined) return
       const session = backgroundedSession(event.result)
       if (session !== null) {
         // The command runs on: hold the key until it ends, as OpenClaw records that end.
