@@ -14,7 +14,8 @@ export declare const codes: Readonly<{
   STORE_VERSION: 'ERR_TASK_GUARD_STORE_VERSION'
   /**
    * Thrown by `import`/`require` when no native binary loads on this platform; the
-   * error's `platform` and `package` name the binary and the npm package that carries it.
+   * error's `platform` and `package` name the binary and the npm package that carries it,
+   * and `projectDir` the project to install it in (null outside a node_modules install).
    */
   NO_BINARY: 'ERR_TASK_GUARD_NO_BINARY'
   /** The abort reason of a lease whose run was lost. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { TaskGuard } from '../index.mjs'
-import { HeldRuns, createDispatchGuard, endOrphans, interruptedStatus, resolveConfig, sharedRuntime } from '../openclaw/index.mjs'
+import { HeldRuns, createDispatchGuard, endOrphans, interruptedStatus, resolveConfig, sharedRuntime, turnFailure } from '../openclaw/index.mjs'
 
 const require = createRequire(import.meta.url)
 const { tempDir } = require('./sqlite-helpers.cjs')
@@ -99,12 +99,13 @@ test('one runtime per store in a process, shared by every registration', () => {
   assert.notEqual(sharedRuntime(resolveConfig({}, { stateDir: tempDir() }), { stateDir: tempDir(), open }).origin.gateway, first.origin.gateway)
 })
 
-test("a restart ends the runs the gateway's earlier process held, as staleness would; nobody else's", async () => {
+test("a restart ends the children and commands the gateway's earlier process held, as staleness would; nobody else's", async () => {
   const store = `sqlite:${path.join(tempDir(), 'guards.db')}`
   const guard = await TaskGuard.open({ store, namespace: 'openclaw' })
-  const mine = await guard.acquire('s::old', { meta: { gateway: 'g1', process: 'p-old', kind: 'turn' } })
-  const current = await guard.acquire('s::current', { meta: { gateway: 'g1', process: 'p-new', kind: 'turn' } })
-  const otherGateway = await guard.acquire('s::other', { meta: { gateway: 'g2', process: 'p-x', kind: 'turn' } })
+  const mine = await guard.acquire('s::old', { meta: { gateway: 'g1', process: 'p-old', kind: 'tool' } })
+  const turn = await guard.acquire('s::turn', { meta: { gateway: 'g1', process: 'p-old', kind: 'turn' } })
+  const current = await guard.acquire('s::current', { meta: { gateway: 'g1', process: 'p-new', kind: 'spawn' } })
+  const otherGateway = await guard.acquire('s::other', { meta: { gateway: 'g2', process: 'p-x', kind: 'tool' } })
   const notPlugin = await guard.acquire('s::app', { meta: { by: 'someone' } })
   assert.equal(interruptedStatus('heal'), 'cancelled')
   assert.equal(interruptedStatus('fail'), 'failed')
@@ -116,9 +117,50 @@ test("a restart ends the runs the gateway's earlier process held, as staleness w
   const blocked = await guard.acquire('s::old')
   assert.equal(blocked.status, 'awaiting_approval')
   assert.match(blocked.error, /gateway restarted/)
-  for (const [key, run] of [['s::current', current], ['s::other', otherGateway], ['s::app', notPlugin]]) {
+  // A turn is left for OpenClaw to resume (or to go stale); the others are not this gateway's old work.
+  for (const [key, run] of [['s::turn', turn], ['s::current', current], ['s::other', otherGateway], ['s::app', notPlugin]]) {
     const g = (await guard.inspect({ prefix: key })).guards[0]
     assert.deepEqual([g.state, g.runId], ['running', run.runId], key)
   }
   await guard.close()
+})
+
+test('a turn a restart interrupted is adopted by the turn OpenClaw resumes it with, and ends with that turn', async () => {
+  const store = `sqlite:${path.join(tempDir(), 'guards.db')}`
+  const before = await registration(store, { gateway: 'g1', process: 'p-old' })
+  await before.dispatch.beforeDispatch({ content: '/deploy prod', messageId: 'm1', channel: 'webchat' }, { sessionKey: S })
+  const [interrupted] = (await before.guard.inspect({ prefix: KEY })).guards
+  before.held.stop() // the process is gone
+  await before.guard.close()
+
+  const after = await registration(store, { gateway: 'g1', process: 'p-new' })
+  assert.deepEqual(await endOrphans(after.guard, { gateway: 'g1', process: 'p-new' }, 'cancelled'), [], 'the turn is not ended at start')
+  // A user's /deploy meanwhile is a duplicate of the interrupted turn.
+  const dup = await after.dispatch.beforeDispatch({ content: '/deploy prod', messageId: 'm2', channel: 'webchat' }, { sessionKey: S })
+  assert.match(dup.text, new RegExp(`already running: run ${interrupted.runId}`))
+  // A run of another prompt adopts nothing.
+  await after.dispatch.beforeAgentRun({ prompt: 'hello' }, { sessionKey: S, runId: 'r-hello' })
+  assert.equal(after.held.size, 0)
+  const resume = '[System] Your previous turn was interrupted by a gateway restart while OpenClaw was waiting on tool/model work.'
+  await after.dispatch.beforeAgentRun({ prompt: resume }, { sessionKey: S, runId: 'r-resume' })
+  assert.equal(after.held.size, 1, 'adopted: heartbeated by this process')
+  // Another turn's end (its prompt is not the /deploy) leaves it held.
+  await after.dispatch.agentEnd({ runId: 'r-hello', success: true, messages: userTurn('hello') }, { sessionKey: S, runId: 'r-hello' })
+  assert.equal(await stateOf(after.guard, KEY), 'running')
+  await after.dispatch.agentEnd({ runId: 'r-resume', success: true, messages: userTurn(resume) }, { sessionKey: S, runId: 'r-resume' })
+  assert.equal(await stateOf(after.guard, KEY), 'free')
+  assert.equal(after.held.size, 0)
+  await after.guard.close()
+})
+
+test("a turn whose model call failed is a failed turn, though OpenClaw's agent_end says success", () => {
+  const failedCall = [
+    { role: 'user', content: '/deploy prod' },
+    { role: 'assistant', content: [], stopReason: 'error', errorMessage: '400 bad request' },
+  ]
+  assert.equal(turnFailure({ success: true, messages: failedCall }), '400 bad request')
+  assert.equal(turnFailure({ success: true, messages: [...failedCall.slice(0, 1), { role: 'assistant', content: [], stopReason: 'error' }] }), 'the model call failed')
+  assert.equal(turnFailure({ success: true, messages: [{ role: 'assistant', content: 'ok', stopReason: 'stop' }] }), null)
+  assert.equal(turnFailure({ success: false, error: 'aborted', messages: [] }), 'aborted')
+  assert.equal(turnFailure({ success: false, messages: [] }), 'turn failed')
 })

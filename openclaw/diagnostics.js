@@ -47,16 +47,19 @@ function taskGuardCommand({ getGuard }) {
     acceptsArgs: true,
     requireAuth: true,
     async handler(ctx) {
-      const [verb = 'list', ...rest] = (ctx.args ?? '').trim().split(/\s+/).filter(Boolean)
+      const args = (ctx.args ?? '').trim()
+      const [verb = 'list', ...rest] = args.split(/\s+/).filter(Boolean)
+      // A key may hold spaces (a guarded command's text): everything after the verb is it.
+      const target = args.slice(verb.length).trim()
       try {
         const guard = await getGuard()
         if (verb === 'list') {
           const prefix = rest[0]
           return { text: formatInspection(await guard.inspect({ limit: 50, ...(prefix ? { prefix } : {}) })) }
         }
-        if (verb === 'approve' && rest.length === 1) {
+        if (verb === 'approve' && target !== '') {
           const by = ctx.senderId ? `${ctx.channel}:${ctx.senderId}` : ctx.channel
-          const res = await guard.approveRetry(keyOf(rest[0], ctx.sessionKey), { approvedBy: by })
+          const res = await guard.approveRetry(keyOf(target, ctx.sessionKey), { approvedBy: by })
           return {
             text:
               res.status === 'approved'

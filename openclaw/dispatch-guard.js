@@ -99,9 +99,9 @@ async function turnRunsOf(guard, sessionKey, { runId, prompt }) {
  * Plugin handlers: `before_dispatch` takes the guard for a taskful message (a
  * duplicate is answered and never reaches the session lane), `agent_end` releases it
  * when the turn that carried the message ends, and `reply_payload_sending` sends a
- * duplicate's answer on the webchat as a side answer (see {@link sideAnswer}).
- * `answered` is shared by every registration of the plugin in the process; `origin`
- * is stamped on each run.
+ * duplicate's answer on the webchat as a side answer. `before_agent_run` adopts a
+ * turn a restart interrupted when OpenClaw resumes it. `answered` is shared by every
+ * registration of the plugin in the process; `origin` is stamped on each run.
  */
 function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_000, answered = new Map(), origin = {} }) {
   return {
@@ -138,15 +138,40 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
       return { payload: { ...event.payload, btw: { question } } }
     },
 
+    /**
+     * OpenClaw resumes a turn that a stop or crash interrupted, with a prompt of its own
+     * and a run id of its own. The interrupted turn's run (left held by the earlier
+     * process) is adopted by that turn: heartbeated from now on and ended with it, so
+     * the task is not started again while OpenClaw finishes it.
+     */
+    async beforeAgentRun(event, ctx) {
+      const sessionKey = ctx.sessionKey
+      if (!sessionKey || !isRestartResume(event.prompt) || ctx.runId === undefined) return undefined
+      const guard = await getGuard()
+      const { guards } = await guard.inspect({ prefix: `${sessionKey}::` })
+      for (const g of guards) {
+        const m = g.meta
+        if ((g.state !== 'running' && g.state !== 'stale') || m?.kind !== 'turn' || m.sessionKey !== sessionKey) continue
+        if (m.gateway !== origin.gateway || m.process === origin.process) continue
+        const beat = await guard.heartbeat(g.key, g.runId)
+        if (beat.status === 'extended') held.hold(`turn:${g.key}:${g.runId}`, g, { sessionKey, resumedBy: ctx.runId, holdUntil: Date.now() + maxTurnMs })
+      }
+      return undefined
+    },
+
     async agentEnd(event, ctx) {
       const sessionKey = ctx.sessionKey
       if (!sessionKey) return
+      const runId = event.runId ?? ctx.runId
+      const error = turnFailure(event)
+      const status = error === null ? 'succeeded' : 'failed'
+      const options = error === null ? undefined : { error }
+      // A resumed turn ends the interrupted turn's run it adopted.
+      for (const [id, h] of held.entries()) if (runId !== undefined && h.resumedBy === runId) await held.release(id, status, error ?? undefined)
       const guard = await getGuard()
-      const runs = await turnRunsOf(guard, sessionKey, { runId: event.runId ?? ctx.runId, prompt: lastUserText(event.messages) })
-      const status = event.success ? 'succeeded' : 'failed'
-      for (const g of runs) {
+      for (const g of await turnRunsOf(guard, sessionKey, { runId, prompt: lastUserText(event.messages) })) {
         held.forget(g.key, g.runId)
-        await guard.release(g.key, g.runId, status, event.success ? undefined : { error: event.error ?? 'turn failed' })
+        await guard.release(g.key, g.runId, status, options)
       }
     },
   }
@@ -154,4 +179,27 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
 
 const WEBCHAT = 'webchat'
 
-module.exports = { guardTrigger, taskOfMessage, createDispatchGuard }
+// The prompt OpenClaw (2026.9) resumes an interrupted turn with.
+const RESTART_RESUME = 'Your previous turn was interrupted by a gateway restart'
+
+function isRestartResume(prompt) {
+  return typeof prompt === 'string' && prompt.includes(RESTART_RESUME)
+}
+
+/**
+ * Why a turn failed, or null. OpenClaw reports `success` false only for an aborted
+ * turn or a prompt error; a model call that failed (a provider's 4xx, say) ends the
+ * turn "successfully" with an assistant message whose `stopReason` is `error`.
+ */
+function turnFailure(event) {
+  if (!event.success) return event.error ?? 'turn failed'
+  const messages = Array.isArray(event.messages) ? event.messages : []
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]
+    if (m?.role !== 'assistant') continue
+    return m.stopReason === 'error' ? String(m.errorMessage ?? 'the model call failed') : null
+  }
+  return null
+}
+
+module.exports = { guardTrigger, taskOfMessage, createDispatchGuard, turnFailure }

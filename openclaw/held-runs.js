@@ -75,9 +75,9 @@ class HeldRuns {
     for (const [id, held] of this.#byId) if (held.key === key && held.runId === runId) this.take(id)
   }
 
-  /** Ends every held run with `status` (the gateway is stopping: their work stops with it). */
-  async endAll(status, error) {
-    await Promise.all(this.entries().map(([id]) => this.release(id, status, error)))
+  /** Ends the held runs `which(held, id)` selects (default all) with `status`. */
+  async endAll(status, error, which = () => true) {
+    await Promise.all(this.entries().map(([id, held]) => (which(held, id) ? this.release(id, status, error) : undefined)))
   }
 
   stop() {

@@ -116,8 +116,8 @@ export declare class HeldRuns {
   stop(): void
   /** Stops holding that run (another path released it). */
   forget(key: string, runId: string): void
-  /** Ends every held run with `status`. */
-  endAll(status: ReleaseStatus, error?: string): Promise<void>
+  /** Ends the held runs `which` selects (default all) with `status`. */
+  endAll(status: ReleaseStatus, error?: string, which?: (held: { key: string; runId: string }, id: string) => boolean): Promise<void>
   /** Asks the probes of the held runs `which` selects now (see background commands); releases those that ended. */
   probe(which: (held: { key: string; runId: string; [info: string]: unknown }) => boolean): Promise<void>
   /** One heartbeat round, for hosts that drive time themselves. */
@@ -204,9 +204,13 @@ export interface DispatchGuard {
   beforeDispatch(event: DispatchEvent, ctx: DispatchContext): Promise<{ handled: true; text: string } | undefined>
   /** A duplicate's answer on the webchat, as a side answer that is not written to the transcript. */
   replyPayloadSending(event: ReplyPayloadSendingEvent): { payload: ReplyPayloadSendingEvent['payload'] & { btw: { question: string } } } | undefined
-  /** Finds the turn's runs in the store (by message id or prompt) and releases them by outcome. */
+  /** Finds the turn's runs in the store (by message id or prompt) and releases them by outcome (see {@link turnFailure}). */
   agentEnd(event: AgentEndEvent, ctx: AgentEndContext): Promise<void>
+  /** OpenClaw resuming a turn a restart interrupted: the turn's run, left by the earlier process, is adopted by this run. */
+  beforeAgentRun(event: { prompt: string }, ctx: AgentEndContext): Promise<undefined>
 }
+/** Why a turn failed, or null: `success` false, or a last assistant message with `stopReason: 'error'` (a failed model call). */
+export declare function turnFailure(event: AgentEndEvent): string | null
 export declare function createDispatchGuard(options: {
   getGuard: GetGuard
   held: HeldRuns

@@ -5,7 +5,7 @@
 
 const { configJsonSchema, resolveConfig } = require('./config')
 const { formatInspection, taskGuardCommand } = require('./diagnostics')
-const { createDispatchGuard, guardTrigger, taskOfMessage } = require('./dispatch-guard')
+const { createDispatchGuard, guardTrigger, taskOfMessage, turnFailure } = require('./dispatch-guard')
 const { backgroundEnd, backgroundedSession, toolCallEnd } = require('./background-exec')
 const { HeldRuns } = require('./held-runs')
 const { describeConflict, describeUnavailable } = require('./messages')
@@ -21,6 +21,7 @@ module.exports = {
   createDispatchGuard,
   guardTrigger,
   taskOfMessage,
+  turnFailure,
   HeldRuns,
   describeConflict,
   describeUnavailable,

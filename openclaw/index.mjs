@@ -9,6 +9,7 @@ export const {
   createDispatchGuard,
   guardTrigger,
   taskOfMessage,
+  turnFailure,
   HeldRuns,
   describeConflict,
   describeUnavailable,

@@ -96,6 +96,14 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
   if (dispatch) {
     api.on('before_dispatch', (event, ctx) => dispatch.beforeDispatch(event, ctx), { priority: LAST })
     api.on('reply_payload_sending', (event) => dispatch.replyPayloadSending(event))
+    api.on('before_agent_run', async (event, ctx) => {
+      try {
+        await dispatch.beforeAgentRun(event, ctx)
+      } catch (err) {
+        log?.warn?.(`task-guard: before_agent_run for ${ctx.sessionKey}: ${err.code ?? ''} ${err.message}`)
+      }
+      return undefined
+    })
     api.on('agent_end', async (event, ctx) => {
       try {
         await dispatch.agentEnd(event, ctx)
@@ -119,8 +127,10 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
   api.on('gateway_stop', async (event) => {
     // A plugin replacement (a config edit) keeps the process and its work running.
     if (event?.reason === 'plugin replacement') return
-    // The gateway is going down and the work its held runs vouch for goes with it.
-    await held.endAll(interrupted, `the gateway stopped (${event?.reason ?? 'stop'}) before this run ended`)
+    // The gateway is going down and the children and commands its held runs vouch for go with it.
+    // Turns are left held: OpenClaw resumes them after the restart (and the resumed turn
+    // adopts their runs), or they go stale.
+    await held.endAll(interrupted, `the gateway stopped (${event?.reason ?? 'stop'}) before this run ended`, (_, id) => !id.startsWith('turn:'))
     await rt.close()
   })
   return { config: cfg, getGuard, held, spawn, tools, dispatch }

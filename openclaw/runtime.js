@@ -82,13 +82,19 @@ function interruptedStatus(onStale) {
 
 /**
  * Ends the runs an earlier process of this gateway took and never ended (it was
- * killed, or stopped while the store was out of reach): their work died with it.
- * Returns what was ended.
+ * killed, or stopped while the store was out of reach): their work (children,
+ * commands) died with it. Turns are left: OpenClaw resumes an interrupted turn after
+ * a restart, and the resumed turn adopts its run (dispatch-guard.js); a turn it does
+ * not resume goes stale. Returns what was ended.
  */
 async function endOrphans(guard, origin, status) {
   const { guards } = await guard.inspect()
   const orphans = guards.filter(
-    (g) => (g.state === 'running' || g.state === 'stale') && g.meta?.gateway === origin.gateway && g.meta.process !== origin.process,
+    (g) =>
+      (g.state === 'running' || g.state === 'stale') &&
+      g.meta?.gateway === origin.gateway &&
+      g.meta.process !== origin.process &&
+      g.meta.kind !== 'turn',
   )
   for (const g of orphans) await guard.release(g.key, g.runId, status, { error: 'the gateway restarted before this run ended' })
   return orphans

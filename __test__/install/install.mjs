@@ -9,81 +9,27 @@
 
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { nodesToTest } from '../node-runtimes.mjs'
-import { copyPacked } from '../packed-files.mjs'
+import { cleanEnv, run, stageRelease } from '../release-tarballs.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '../..')
 const require = createRequire(import.meta.url)
-const { parseTriple } = require('@napi-rs/cli')
 const { currentPlatform } = require('../../lib/platform.js')
 const rootManifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
-const NAPI_CLI = path.join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js')
 const platform = currentPlatform()
 const platformPackage = `${rootManifest.name}-${platform}`
 
-/** The environment of a shell in the new project: nothing of this repository's npm run. */
-function cleanEnv(extra = {}) {
-  const env = {}
-  for (const [k, v] of Object.entries(process.env)) {
-    if (/^npm_(package|lifecycle)_/i.test(k) || /^npm_config_(local_prefix|prefix)$/i.test(k)) continue
-    if (k === 'NODE_PATH' || k === 'INIT_CWD' || k === 'TASK_GUARD_STORE') continue
-    env[k] = v
-  }
-  return { ...env, ...extra }
-}
-
-function run(cmd, args, { cwd, env, check = true } = {}) {
-  const r = spawnSync(cmd, args, {
-    cwd,
-    env: env ?? cleanEnv(),
-    encoding: 'utf8',
-    shell: process.platform === 'win32' && !path.isAbsolute(cmd),
-    timeout: 300_000,
-  })
-  const out = { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', error: r.error }
-  if (check && out.code !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${out.code}\n${out.stdout}\n${out.stderr}\n${r.error ?? ''}`)
-  }
-  return out
-}
-
 const npm = (args, cwd) => run('npm', [...args, '--no-audit', '--no-fund', '--loglevel=error'], { cwd })
-const napi = (args, cwd) => run(process.execPath, [NAPI_CLI, ...args], { cwd })
 
 function json(out) {
   const line = out.stdout.trim().split('\n').at(-1)
   return JSON.parse(line)
-}
-
-function stageRelease(stage) {
-  const triple = rootManifest.napi.targets.find((t) => parseTriple(t).platformArchABI === platform)
-  assert.ok(triple, `this machine (${platform}) is not one of package.json's napi.targets`)
-  const addon = `${rootManifest.napi.binaryName}.${platform}.node`
-  assert.ok(existsSync(path.join(root, addon)), `no built addon ${addon} in the repository; run npm run build`)
-
-  const pkg = path.join(stage, 'pkg')
-  copyPacked(pkg)
-  cpSync(path.join(root, 'npm', platform), path.join(pkg, 'npm', platform), { recursive: true })
-  mkdirSync(path.join(stage, 'artifacts'))
-  copyFileSync(path.join(root, addon), path.join(stage, 'artifacts', addon))
-  writeFileSync(path.join(stage, 'napi.json'), JSON.stringify({ binaryName: rootManifest.napi.binaryName, targets: [triple] }))
-
-  napi(['artifacts', '--output-dir', '../artifacts', '--npm-dir', 'npm', '-c', '../napi.json'], pkg)
-  napi(['prepublish', '-t', 'npm', '--skip-optional-publish', '--no-gh-release', '-c', '../napi.json'], pkg)
-
-  const pack = (dir) => JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', stage], { cwd: dir }).stdout)[0].filename
-  return {
-    published: JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')),
-    rootTgz: path.join(stage, pack(pkg)),
-    platformTgz: path.join(stage, pack(path.join(pkg, 'npm', platform))),
-  }
 }
 
 function makeProject(dir) {
@@ -138,6 +84,9 @@ describe('installed in a fresh project', () => {
       assert.equal(r.resolved, inProject('task-guard', 'index.mjs'))
       assert.equal(r.plugin, inProject('task-guard', 'openclaw', 'index.mjs'))
       assert.equal(r.pluginExists, true)
+      assert.deepEqual(r.helpers, [false, true, 'already_running', true])
+      // Only the plugin entry needs OpenClaw, which this project does not have.
+      assert.equal(r.pluginEntry, "ERR_MODULE_NOT_FOUND: 'openclaw'")
       assert.equal(r.sameAsDefault, true)
       assert.deepEqual(r.answers, ['acquired', 'already_running', true, 'released'])
       assert.equal(r.held.status, 'acquired')
@@ -147,6 +96,7 @@ describe('installed in a fresh project', () => {
     test(`Node ${major}: require (CommonJS) from the installed package`, () => {
       const r = json(run(node, ['cjs.cjs'], { cwd: project }))
       assert.equal(r.resolved, inProject('task-guard', 'index.js'))
+      assert.deepEqual(r.helpers, { resolved: inProject('task-guard', 'openclaw', 'index.js'), outcome: { status: 'succeeded', value: 'done' }, task: 'deploy' })
       assert.deepEqual(r.answers, ['acquired', 'released', 'awaiting_approval', 'boom', 'approved', 'acquired', 2])
       assert.equal(r.closed, 'ERR_TASK_GUARD_CLOSED')
     })
@@ -186,9 +136,11 @@ describe('installed without its platform package', () => {
     assert.equal(err.platform, platform)
     assert.equal(err.package, platformPackage)
     assert.ok(err.message.includes(platform), err.message)
-    assert.ok(err.message.includes(`npm install ${platformPackage}@${rootManifest.version}`), err.message)
+    // Where to run it: the project that holds task-guard (for OpenClaw, its plugin folder under the state dir).
+    assert.ok(err.message.includes(`Install it in the project that holds task-guard (${bare}): cd ${JSON.stringify(bare)} && npm install ${platformPackage}@${rootManifest.version}`), err.message)
+    assert.equal(err.projectDir, bare)
   }
-  const report = 'console.log(JSON.stringify({ code: e.code, platform: e.platform, package: e.package, message: e.message })); process.exitCode = 1'
+  const report = 'console.log(JSON.stringify({ code: e.code, platform: e.platform, package: e.package, projectDir: e.projectDir, message: e.message })); process.exitCode = 1'
 
   test('require names the platform and the package that carries its binary', () => {
     expectNoBinary(run(process.execPath, ['-e', `try { require('task-guard') } catch (e) { ${report} }`], { cwd: bare, check: false }))
@@ -208,7 +160,8 @@ describe('installed without its platform package', () => {
     assert.equal(
       r.stderr.trim().split('\n').at(-1),
       `task-guard: ERR_TASK_GUARD_NO_BINARY: task-guard found no native binary for ${platform}: it ships in the optional dependency ${platformPackage}, ` +
-        `which is not installed (installs with --omit=optional, or a lockfile written on another platform, leave it out). Install it: npm install ${platformPackage}@${rootManifest.version}`,
+        `which is not installed (installs with --omit=optional, or a lockfile written on another platform, leave it out). ` +
+        `Install it in the project that holds task-guard (${bare}): cd ${JSON.stringify(bare)} && npm install ${platformPackage}@${rootManifest.version}`,
     )
     assert.equal(existsSync(path.join(bare, 'guards.db')), false, 'nothing was created')
   })

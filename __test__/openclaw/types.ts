@@ -33,6 +33,7 @@ const dispatch = createDispatchGuard({ getGuard, held, rules: [{ match: /^\/depl
 api.on('before_dispatch', (event, ctx) => dispatch.beforeDispatch(event, ctx))
 api.on('agent_end', (event, ctx) => dispatch.agentEnd(event, ctx))
 api.on('reply_payload_sending', (event) => dispatch.replyPayloadSending(event))
+api.on('before_agent_run', (event, ctx) => dispatch.beforeAgentRun(event, ctx))
 
 api.registerCommand(taskGuardCommand({ getGuard }))
 registerTaskGuard(api)

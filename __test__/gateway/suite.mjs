@@ -1,0 +1,90 @@
+// What the *.gateway.mjs files share: one gateway per file with task-guard installed
+// from the runner's registry, the mock model it talks to, and small waiting helpers
+// (deadlines on conditions read from the gateway or the store, never bare sleeps).
+
+import { after, before } from 'node:test'
+import { startMockModel } from './mock-model.mjs'
+import { Gateway } from './openclaw-gateway.mjs'
+
+export const PLUGIN_CONFIG = {
+  dispatch: { tasks: [{ match: '^/deploy\\b', task: 'deploy' }] },
+  tools: [{ tool: 'exec', keyParam: 'command', onError: 'block' }],
+  heartbeatMs: 1000,
+}
+
+export const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i
+
+/** The session key OpenClaw resolves a chat.send `sessionKey` to (default agent "main"). */
+export const resolved = (sessionKey) => `agent:main:${sessionKey}`
+
+/**
+ * Registers before/after hooks that set up `{ gw, mock }` for the file: the mock model,
+ * then a gateway with the plugin installed (`openclaw plugins install`) and started.
+ * TASK_GUARD_GATEWAY_KEEP=1 keeps the gateway's directory (logs, state) after the run.
+ */
+export function useGateway({ pluginConfig = PLUGIN_CONFIG } = {}) {
+  const ctx = { gw: null, mock: null }
+  before(async () => {
+    const registryUrl = process.env.TASK_GUARD_GATEWAY_REGISTRY
+    const openclaw = process.env.TASK_GUARD_OPENCLAW
+    if (!registryUrl || !openclaw) throw new Error('run the gateway suite with `node __test__/gateway/run.mjs`')
+    ctx.mock = await startMockModel()
+    const t0 = Date.now()
+    ctx.gw = await Gateway.create({ node: process.execPath, openclaw, registryUrl, modelBaseUrl: ctx.mock.baseUrl, pluginConfig })
+    const installed = Date.now()
+    await ctx.gw.start()
+    process.stderr.write(
+      `# gateway in ${ctx.gw.dir}: plugin installed in ${installed - t0} ms (install ${ctx.gw.timings.pluginInstallMs} ms), ready in ${ctx.gw.readyMs} ms\n`,
+    )
+  })
+  after(async () => {
+    await ctx.gw?.dispose({ keep: process.env.TASK_GUARD_GATEWAY_KEEP === '1' })
+    await ctx.mock?.close()
+  })
+  return ctx
+}
+
+/** Polls `fn` until it returns a truthy value (returned), or throws after `timeoutMs` naming `what` (a string or a function of nothing) and the last value. */
+export async function eventually(fn, { timeoutMs = 15_000, intervalMs = 250, what = 'a condition' } = {}) {
+  const deadline = Date.now() + timeoutMs
+  let last
+  for (;;) {
+    last = await fn()
+    if (last) return last
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}; last seen: ${JSON.stringify(last)}`)
+    }
+    await new Promise((r) => setTimeout(r, intervalMs))
+  }
+}
+
+/** Resolves with the first `n` of `promises` to resolve, as `{ index, value }`, or rejects after `timeoutMs`. */
+export function firstN(promises, n, { timeoutMs = 30_000, what = `${n} answers` } = {}) {
+  return new Promise((resolve, reject) => {
+    const got = []
+    const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${got.length}: ${JSON.stringify(got)}`)), timeoutMs)
+    timer.unref()
+    promises.forEach((p, index) =>
+      p.then(
+        (value) => {
+          got.push({ index, value })
+          if (got.length === n) {
+            clearTimeout(timer)
+            resolve(got)
+          }
+        },
+        () => {},
+      ),
+    )
+  })
+}
+
+/** The text of a transcript message. */
+export function textOfMessage(m) {
+  if (typeof m?.content === 'string') return m.content
+  if (Array.isArray(m?.content)) return m.content.map((p) => (typeof p?.text === 'string' ? p.text : '')).join('')
+  return ''
+}
+
+/** One line per guard: what a failing assertion should show of the store. */
+export const brief = (inspection) => inspection.guards.map((g) => `${g.state} ${g.key} run ${g.runId} attempt ${g.attempt}${g.error ? ` (${g.error})` : ''}`)
