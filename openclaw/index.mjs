@@ -1,30 +1,3 @@
-// `task-guard/openclaw` for ESM: the same helpers as index.js (one implementation).
-import helpers from './index.js'
-
-export const {
-  configJsonSchema,
-  resolveConfig,
-  formatInspection,
-  taskGuardCommand,
-  createDispatchGuard,
-  guardTrigger,
-  taskOfMessage,
-  turnFailure,
-  HeldRuns,
-  describeConflict,
-  describeUnavailable,
-  endOrphans,
-  interruptedStatus,
-  sharedRuntime,
-  SPAWN_TOOL,
-  acceptedChild,
-  createSpawnGuard,
-  endedStatus,
-  spawnKey,
-  createToolGuard,
-  toolKey,
-  PROCESS_TOOL,
-  backgroundEnd,
-  backgroundedSession,
-  toolCallEnd,
-} = helpers
+// `task-guard/openclaw` for ESM: index.js's helpers, one implementation (Node finds
+// their names in index.js's `module.exports = { … }`).
+export * from './index.js'

@@ -9,9 +9,10 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, test } from 'node:test'
-import { UUID, brief, eventually, resolved, textOfMessage, useGateway } from './suite.mjs'
+import { PLUGIN_CONFIG, UUID, brief, eventually, resolved, textOfMessage, useGateway } from './suite.mjs'
 
-const ctx = useGateway()
+// Heartbeats far apart: a command's end must be seen when OpenClaw reports it, not at the next round.
+const ctx = useGateway({ pluginConfig: { ...PLUGIN_CONFIG, heartbeatMs: 120_000 } })
 const TEST = { timeout: 120_000 }
 
 const turnCall = (session, text) => (c) =>
@@ -68,11 +69,13 @@ describe('exec in the background holds its key for the life of the command', () 
 
     // 3. It exits 0: OpenClaw records the end; the key is freed (succeeded), and the next request runs it.
     cmd.release()
+    const releasedAt = Date.now()
     await eventually(async () => (await guardsWithPrefix(prefix)).length === 0, {
       what: async () => `the key to be freed after the command exited; store: ${brief(await gw.inspect()).join('; ')}`,
       timeoutMs: 20_000,
     })
     assert.deepEqual(lines(cmd.log), ['start', 'end'])
+    t.diagnostic(`key freed ${Date.now() - releasedAt} ms after the command was let go`)
     // Let the next run wait on a gate of its own.
     const next = gatedCommand(gw.dir, 'bg2')
     t.after(next.release)

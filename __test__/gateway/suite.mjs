@@ -44,7 +44,7 @@ export function useGateway({ pluginConfig = PLUGIN_CONFIG } = {}) {
   return ctx
 }
 
-/** Polls `fn` until it returns a truthy value (returned), or throws after `timeoutMs` naming `what` (a string or a function of nothing) and the last value. */
+/** Polls `fn` until it returns a truthy value (returned), or throws after `timeoutMs` naming `what` (a string, or a function of nothing, async or not) and the last value. */
 export async function eventually(fn, { timeoutMs = 15_000, intervalMs = 250, what = 'a condition' } = {}) {
   const deadline = Date.now() + timeoutMs
   let last
@@ -52,7 +52,7 @@ export async function eventually(fn, { timeoutMs = 15_000, intervalMs = 250, wha
     last = await fn()
     if (last) return last
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}; last seen: ${JSON.stringify(last)}`)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? await what() : what}; last seen: ${JSON.stringify(last)}`)
     }
     await new Promise((r) => setTimeout(r, intervalMs))
   }
