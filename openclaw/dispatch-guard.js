@@ -118,7 +118,11 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
         meta: { ...origin, kind: 'turn', trigger: 'message', sessionKey, messageId, prompt: content.trim().slice(0, PROMPT_CHARS) },
       })
       if (refusal !== undefined) {
-        if (messageId !== null && (event.channel ?? ctx.channelId) === WEBCHAT) answered.set(messageId, content)
+        if (messageId !== null && (event.channel ?? ctx.channelId) === WEBCHAT) {
+          answered.set(messageId, content)
+          // An answer OpenClaw never sends (delivery suppressed) must not be kept forever.
+          if (answered.size > MAX_PENDING_ANSWERS) answered.delete(answered.keys().next().value)
+        }
         return { handled: true, text: refusal }
       }
       held.hold(`turn:${key}:${run.runId}`, run, { sessionKey, holdUntil: Date.now() + maxTurnMs })
@@ -178,6 +182,7 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
 }
 
 const WEBCHAT = 'webchat'
+const MAX_PENDING_ANSWERS = 1000
 
 // The prompt OpenClaw (2026.9) resumes an interrupted turn with.
 const RESTART_RESUME = 'Your previous turn was interrupted by a gateway restart'

@@ -53,9 +53,14 @@ test('the manifest carries the config schema the entry validates with', () => {
 
 test('unknown settings and bad values are refused when OpenClaw loads the plugin', async () => {
   useStateDir()
-  for (const config of [{ bogus: 1 }, { onStale: 'maybe' }, { ttlMs: -5 }, { dispatch: { tasks: [{ match: '(', task: 'x' }] } }]) {
+  for (const config of [{ bogus: 1 }, { onStale: 'maybe' }, { ttlMs: -5 }]) {
     await assert.rejects(startGateway(config), /task-guard did not load/, JSON.stringify(config))
   }
+  // OpenClaw's validator treats `format: "regex"` as an annotation; registration refuses it, naming the setting.
+  await assert.rejects(
+    startGateway({ dispatch: { tasks: [{ match: '(', task: 'x' }] } }),
+    /task-guard did not load: error .*plugins\.entries\.task-guard\.config\): dispatch\.tasks\[0\]\.match is not a regular expression/,
+  )
 })
 
 test('default store: a SQLite file in the OpenClaw state directory; a configured exec is guarded per command', async () => {
