@@ -38,6 +38,12 @@ export declare function durableApproveRetry(d: Handle, id: number, key: string, 
 /** Stops taking jobs; those already submitted are still answered. */
 export declare function durableClose(d: Handle): void
 
+/**
+ * Lets go of the callback once the store's thread has exited (its last answer, the
+ * close, was delivered): no handle of this guard outlives `close()`.
+ */
+export declare function durableDispose(d: Handle): void
+
 export declare function durableForceRelease(d: Handle, id: number, key: string, by?: string | undefined | null, reason?: string | undefined | null): void
 
 export declare function durableHeartbeat(d: Handle, id: number, key: string, runId: string, ttlMs?: number | undefined | null): void
@@ -114,11 +120,17 @@ export interface GuardOut {
 
 /**
  * `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in
- * `out`), 1 lost, 2 not_owner, 3 already_released.
+ * `out`), 1 lost, 2 not_owner, 3 already_released, 4 not_running.
  */
 export declare function guardRelease(g: Handle, key: string, runId: string, status: number, error?: string | undefined | null): number
 
 export declare function guardSetEventsEnabled(g: Handle, on: boolean): void
+
+/**
+ * Sets this store's time to `ms` (the guard's `clock` option read it); the facade
+ * calls this before each call when the caller gave a clock.
+ */
+export declare function guardSetNow(g: Handle, ms: number): void
 
 /** Events recorded since the last call, oldest first. */
 export declare function guardTakeEvents(g: Handle): Array<EventOut>
@@ -133,6 +145,11 @@ export interface InspectOut {
 export interface NativeOptions {
   store?: string
   namespace?: string
+  /**
+   * The guard's default owner: the facade records it with each acquire that
+   * names none; checked here, at open, so such acquires cannot all be refused later.
+   */
+  owner?: string
   maxKeyBytes?: number
   defaultTtlMs?: number
   onStale?: string

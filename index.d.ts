@@ -2,7 +2,9 @@
  * task-guard: stops an agent runtime from launching the same logical task twice.
  *
  * Every method of {@link TaskGuard} returns a promise. Bad input rejects with an
- * `Error` whose `code` is `ERR_TASK_GUARD_INVALID_ARG`, before anything changes.
+ * `Error` whose `code` is `ERR_TASK_GUARD_INVALID_ARG`, before anything changes:
+ * strings (keys, run ids, owners, …) must be well-formed UTF-16 (no lone surrogates);
+ * an option whose getter or Proxy trap throws is refused with that error as `cause`.
  */
 
 /** Stable `error.code` values. */
@@ -33,10 +35,12 @@ export interface TaskGuardOptions {
    * (durable, shared by the processes of a host; relative paths resolve against the
    * working directory) or `'redis://[user:password@]host:port[/db]'` / `'rediss://…'`
    * (TLS): shared by gateways on several hosts. Durable stores open with
-   * {@link TaskGuard.open} only.
+   * {@link TaskGuard.open} only. Any `string` is accepted (e.g. one read from an
+   * environment variable); a malformed URL rejects `ERR_TASK_GUARD_INVALID_ARG`.
+   * (`string & {}` keeps the literal forms as editor suggestions.)
    */
-  store?: 'memory:' | `sqlite:${string}` | `redis://${string}` | `rediss://${string}`
-  /** Prefix that separates tenants sharing a store: ASCII letters, digits, `_ - . :`. */
+  store?: 'memory:' | `sqlite:${string}` | `redis://${string}` | `rediss://${string}` | (string & {})
+  /** Prefix that separates tenants sharing a store: 1 to 128 of ASCII letters, digits, `_ - . :` (leave it out for none). */
   namespace?: string
   /** Longest key accepted, in UTF-8 bytes. Default 1024, at most 65536. */
   maxKeyBytes?: number
@@ -46,7 +50,7 @@ export interface TaskGuardOptions {
   onStale?: 'heal' | 'fail'
   /** How long ended runs are remembered for idempotent late releases, in ms. Default 7 days. */
   retentionMs?: number
-  /** Owner recorded for runs acquired without one. Default `<hostname>:<pid>`. */
+  /** Owner recorded for runs acquired without one (at most 256 UTF-8 bytes). Default `<hostname>:<pid>`. */
   owner?: string
   /** SQLite: `'full'` (default; a commit survives power loss) or `'normal'` (survives a crash of the process). */
   durability?: 'full' | 'normal'
@@ -58,6 +62,13 @@ export interface TaskGuardOptions {
   commandTimeoutMs?: number
   /** Shared stores: how often a waiting acquire looks again for a release made by another process, in ms. Default 100. */
   pollMs?: number
+  /**
+   * Memory store only: the time, in ms since the epoch, read before every call (tests).
+   * `() => Date.now()` follows Jest's fake clock (`advanceTimersByTime`, `setSystemTime`);
+   * `manualClock()` from `task-guard/testing` moves only when told, and `run()` heartbeats
+   * on its timers. Durable stores keep their store's clock (an error here).
+   */
+  clock?: () => number
 }
 
 /** A run as conflict and heal answers show it. Times are ms since the epoch. */
@@ -72,19 +83,29 @@ export interface RunInfo {
   attempt: number
 }
 
-export interface Acquired extends RunInfo {
+/**
+ * A granted run, and its lease: `release`, `heartbeat`, and `await using` (released as
+ * `cancelled` if still held when the scope ends). JSON and spreading see its fields only.
+ */
+export interface Acquired extends RunInfo, Lease {
   status: 'acquired'
   key: string
+  readonly runId: string
+  readonly fencingToken: number
+  readonly startedAt: number
+  readonly expiresAt: number
+  readonly attempt: number
   /** The stale run this acquire replaced, or null. */
   healedFrom: RunInfo | null
 }
 
-export interface AlreadyRunning extends RunInfo {
+/** A conflict; disposable (to nothing), so `await using r = await guard.acquire(key)` works whatever the answer. */
+export interface AlreadyRunning extends RunInfo, AsyncDisposable {
   status: 'already_running'
   key: string
 }
 
-export interface AwaitingApproval {
+export interface AwaitingApproval extends AsyncDisposable {
   status: 'awaiting_approval'
   key: string
   failedRunId: string
@@ -111,13 +132,22 @@ export interface AcquireOptions {
 
 export type ReleaseStatus = 'succeeded' | 'failed' | 'cancelled'
 
+/**
+ * `lost`: the run was healed away or forced; `not_owner`: another run holds the key;
+ * `already_released`: this run ended by a release before; `not_running`: nothing runs
+ * under the key (idle, failed or approved) and the run is not one it remembers.
+ */
 export type ReleaseResult =
   | { status: 'released'; key: string; runId: string; endedAt: number }
-  | { status: 'lost' | 'not_owner' | 'already_released'; key: string; runId: string }
+  | { status: 'lost' | 'not_owner' | 'already_released' | 'not_running'; key: string; runId: string }
 
 export interface ReleaseOptions {
-  /** Why the run failed; kept with the failure (cut to 4 KiB). */
-  error?: string | Error
+  /**
+   * Why the run failed: whatever was caught (`catch (err)` gives `unknown`). Its text is
+   * kept with the failure (cut to 4 KiB): an `Error`'s message (of any realm), another
+   * object's `message`, else its string or JSON form. Never refused.
+   */
+  error?: unknown
 }
 
 export type HeartbeatResult =
@@ -183,7 +213,7 @@ export interface Inspection {
   counts: Record<GuardState, number>
 }
 
-/** The run `run()` holds while its task works. */
+/** A granted run as `acquire` answers it and `run()` hands it to its task. */
 export interface Lease extends AsyncDisposable {
   readonly key: string
   readonly runId: string
@@ -196,6 +226,10 @@ export interface Lease extends AsyncDisposable {
   readonly signal: AbortSignal
   /** True until released or lost. */
   readonly held: boolean
+  /** The answer of the release made through this lease, or null. */
+  readonly releaseAnswer: ReleaseResult | null
+  /** The status the run was released with through this lease, or null. */
+  readonly releasedAs: ReleaseStatus | null
   heartbeat(options?: HeartbeatOptions): Promise<HeartbeatResult>
   release(status?: ReleaseStatus, options?: ReleaseOptions): Promise<ReleaseResult>
 }
@@ -212,6 +246,8 @@ export interface Completed<T> {
   value: T
   /** How the final release was answered: 'released', or 'lost' if the run was healed away meanwhile. */
   release: ReleaseResult['status']
+  /** What the run was released with: 'succeeded', or what the task released its lease with; null if lost. */
+  releasedAs: ReleaseStatus | null
 }
 
 export type GuardEvent =
@@ -236,7 +272,11 @@ export declare class TaskGuard {
   readonly closed: boolean
   /** May I start `key` now? A conflict is an answer, not an error. */
   acquire(key: string, options?: AcquireOptions): Promise<AcquireResult>
-  /** Ends `runId` by outcome; `'failed'` blocks the key until {@link approveRetry}. Default `'succeeded'`. */
+  /**
+   * Ends `runId` (as acquire returned it: a UUID v7; anything else rejects
+   * `ERR_TASK_GUARD_INVALID_ARG`) by outcome; `'failed'` blocks the key until
+   * {@link approveRetry}. Default `'succeeded'`.
+   */
   release(key: string, runId: string, status?: ReleaseStatus, options?: ReleaseOptions): Promise<ReleaseResult>
   heartbeat(key: string, runId: string, options?: HeartbeatOptions): Promise<HeartbeatResult>
   /** Lets a failed key run again: the next acquire gets attempt + 1. */

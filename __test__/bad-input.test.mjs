@@ -37,7 +37,11 @@ const cases = [
   ['meta too large', (g) => g.acquire('k', { meta: 'm'.repeat(20_000) })],
   ['unknown release status', (g, run) => g.release('held', run.runId, 'done')],
   ['release runId not a string', (g) => g.release('held', 12)],
-  ['release error of wrong type', (g, run) => g.release('held', run.runId, 'failed', { error: 5 })],
+  ['release runId not a run id (forgotten: the status in its place)', (g) => g.release('held', 'succeeded')],
+  ['release status a BigInt', (g, run) => g.release('held', run.runId, 1n)],
+  ['release options with a throwing getter', (g, run) => g.release('held', run.runId, 'failed', { get error() { throw new Error('x') } })],
+  ['key with a lone surrogate', (g) => g.acquire('held\uD800')],
+  ['heartbeat runId not a run id', (g) => g.heartbeat('held', 'not-a-run')],
   ['heartbeat negative ttl', (g, run) => g.heartbeat('held', run.runId, { ttlMs: -1 })],
   ['heartbeat unknown option', (g, run) => g.heartbeat('held', run.runId, { extend: 1 })],
   ['approveRetry reason not a string', (g) => g.approveRetry('failed', { reason: 1 })],
@@ -68,6 +72,10 @@ const badOptions = [
   ['maxKeyBytes zero', { maxKeyBytes: 0 }],
   ['namespace with a slash', { namespace: 'a/b' }],
   ['negative retentionMs', { retentionMs: -1 }],
+  ['empty namespace', { namespace: '' }],
+  ['owner over the owner limit', { owner: 'o'.repeat(257) }],
+  ['owner with a lone surrogate', { owner: 'gw\uDC00' }],
+  ['SQLite in-memory URI', { store: 'sqlite:file::memory:?cache=shared' }],
 ]
 
 for (const [name, options] of badOptions) {

@@ -24,7 +24,7 @@ const readJson = (...parts) => JSON.parse(readFileSync(path.join(root, ...parts)
 const tracked = (dir) => execFileSync('git', ['ls-files', dir], { cwd: root, encoding: 'utf8' }).trim().split('\n')
 const targets = manifest.napi.targets.map(parseTriple)
 
-test('the tarball holds exactly the loader, types, facade, CLI, plugin, README and LICENSE', () => {
+test('the tarball holds exactly the loader, types, facade, test clock, CLI, plugin, README and LICENSE', () => {
   const expected = [
     'LICENSE',
     'README.md',
@@ -34,6 +34,9 @@ test('the tarball holds exactly the loader, types, facade, CLI, plugin, README a
     'index.d.ts',
     'binding.js',
     'binding.d.ts',
+    'testing.js',
+    'testing.mjs',
+    'testing.d.ts',
     'openclaw.plugin.json',
     ...tracked('lib/'),
     ...tracked('bin/'),

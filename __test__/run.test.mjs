@@ -11,7 +11,7 @@ test('run: calls fn with a lease, releases succeeded and returns its value', asy
     assert.equal((await g.inspect()).guards[0].runId, lease.runId)
     return 42
   })
-  assert.deepEqual(r, { status: 'completed', key: 'k', runId: seen.runId, value: 42, release: 'released' })
+  assert.deepEqual(r, { status: 'completed', key: 'k', runId: seen.runId, value: 42, release: 'released', releasedAs: 'succeeded' })
   assert.equal(seen.held, false)
   assert.equal((await g.inspect()).guards.length, 0)
 })
@@ -77,4 +77,28 @@ test('a lease with await using releases as cancelled if still held', async () =>
   })
   assert.equal((await g.release('k', runId)).status, 'already_released')
   assert.equal((await g.acquire('k')).status, 'acquired')
+})
+
+test('run() reports how the task released its own lease, not "lost"', async () => {
+  const g = new TaskGuard()
+  const disposed = await g.run('k', async (lease) => {
+    await lease[Symbol.asyncDispose]()
+    return 'done'
+  })
+  assert.deepEqual([disposed.release, disposed.releasedAs], ['released', 'cancelled'])
+  const released = await g.run('k', (lease) => lease.release('failed', { error: 'gave up' }))
+  assert.deepEqual([released.release, released.releasedAs], ['released', 'failed'])
+  assert.equal((await g.acquire('k')).status, 'awaiting_approval', 'recorded as the task released it')
+})
+
+test('a thrown value of any kind fails the run and is rethrown as it is', async () => {
+  const g = new TaskGuard()
+  const odd = [Object.create(null), { toString() { throw new Error('no') } }, null, undefined, 42, 'text', Symbol('s')]
+  for (const [i, thrown] of odd.entries()) {
+    const key = `odd${i}`
+    await assert.rejects(g.run(key, () => { throw thrown }), (e) => e === thrown)
+    const a = await g.acquire(key)
+    assert.equal(a.status, 'awaiting_approval', `${key}: the failure was recorded`)
+    assert.equal(typeof a.error, 'string')
+  }
 })

@@ -3,11 +3,16 @@
 // Operator command line over any store: inspect guards, approve a retry,
 // release or force-release a run, count guards by state.
 // Exit codes: 0 done, 1 refused by the guard, 2 usage or store error.
+// --json prints the API's answer (inspect(), approveRetry(), release(),
+// forceRelease(), or inspect()'s counts for stats) on stdout, also when refused.
 
+const fs = require('node:fs')
+const path = require('node:path')
 const { parseArgs } = require('node:util')
 
 const USAGE = {
   main: `Usage: task-guard <command> [options]
+       task-guard --version
 
 Commands:
   inspect    list guards (running, stale, failed, approved)
@@ -16,33 +21,40 @@ Commands:
   stats      count guards by state
 
 Every command takes --store <url> (or TASK_GUARD_STORE), e.g. sqlite:./guards.db,
-and --namespace <ns>. 'task-guard <command> --help' for more.
+--namespace <ns>, and --json for the answer as JSON. A SQLite file must exist:
+the CLI never creates a store. 'task-guard <command> --help' for more.
 Exit codes: 0 done, 1 refused by the guard, 2 usage or store error.`,
   inspect: `Usage: task-guard inspect [--prefix P] [--state running|stale|failed|approved] [--limit N] [--json]
 
-Lists guards as a table: key, state, run, owner, age, expires in, attempt, error.`,
-  approve: `Usage: task-guard approve <key> --by <name> [--reason R]
+Lists guards, one line each: key (shortened with … past 60 characters; in full
+with --json), state, run, owner, age, expiry, attempt, and a detail: the error
+of a failed run, who approved a retry and why, the meta of a running one.
+Control characters are shown escaped (\\n). With --namespace, keys are shown
+without it. --json prints inspect()'s answer: { now, guards: [...], counts }.`,
+  approve: `Usage: task-guard approve <key> --by <name> [--reason R] [--json]
 
 Approves a retry of a failed guard: the next acquire runs it as attempt + 1.
-Exits 1 if the guard has not failed.`,
-  release: `Usage: task-guard release <key> --run <runId> --status cancelled|failed [--error E]
-       task-guard release <key> --force [--by <name>] [--reason R]
+Exits 1 if the guard has not failed. --json prints approveRetry()'s answer.`,
+  release: `Usage: task-guard release <key> --run <runId> --status cancelled|failed [--error E] [--json]
+       task-guard release <key> --force [--by <name>] [--reason R] [--json]
 
 The first ends a run on its owner's behalf. --force clears a running or stale
 run whose owner is gone, recorded as forced; its owner later gets 'lost'.
-Exits 1 if the guard refuses (not the owner, already released, nothing running).`,
+Exits 1 if the guard refuses (not the owner, already released, nothing running).
+--json prints release()'s or forceRelease()'s answer.`,
   stats: `Usage: task-guard stats [--prefix P] [--json]
 
-Counts guards by state.`,
+Counts guards by state. --json prints { running, stale, failed, approved }.`,
 }
 
 const COMMON = {
   store: { type: 'string' },
   namespace: { type: 'string' },
+  json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 }
 const OPTIONS = {
-  inspect: { ...COMMON, prefix: { type: 'string' }, state: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } },
+  inspect: { ...COMMON, prefix: { type: 'string' }, state: { type: 'string' }, limit: { type: 'string' } },
   approve: { ...COMMON, by: { type: 'string' }, reason: { type: 'string' } },
   release: {
     ...COMMON,
@@ -53,48 +65,122 @@ const OPTIONS = {
     by: { type: 'string' },
     reason: { type: 'string' },
   },
-  stats: { ...COMMON, prefix: { type: 'string' }, json: { type: 'boolean' } },
+  stats: { ...COMMON, prefix: { type: 'string' } },
 }
 
 class UsageError extends Error {}
-class Refused extends Error {}
-
-function duration(ms) {
-  const s = Math.round(ms / 1000)
-  if (Math.abs(s) < 60) return `${s}s`
-  if (Math.abs(s) < 3600) return `${Math.floor(s / 60)}m${String(Math.abs(s) % 60).padStart(2, '0')}s`
-  return `${Math.floor(s / 3600)}h${String(Math.floor((Math.abs(s) % 3600) / 60)).padStart(2, '0')}m`
+/** The guard said no: exit 1, with the answer printed under --json. */
+class Refused extends Error {
+  constructor(message, answer) {
+    super(message)
+    this.answer = answer
+  }
 }
 
+/**
+ * parseArgs, with its errors turned into one short line. Strict parsing would
+ * reject the same things, in several lines of text meant for programmers.
+ */
+function parseOptions(command, args) {
+  const options = OPTIONS[command]
+  const see = `(see task-guard ${command} --help)`
+  const { tokens } = parseArgs({ args, options, allowPositionals: true, strict: false, tokens: true })
+  const values = {}
+  const positionals = []
+  for (const t of tokens) {
+    if (t.kind === 'positional') positionals.push(t.value)
+    if (t.kind !== 'option') continue
+    const spec = options[t.name]
+    if (!spec) throw new UsageError(`unknown option ${t.rawName} ${see}`)
+    if (spec.type === 'boolean') {
+      if (t.value !== undefined) throw new UsageError(`option ${t.rawName} takes no value ${see}`)
+      values[t.name] = true
+    } else {
+      // `--store --json` reads as a forgotten value, not a store named '--json'.
+      if (t.value === undefined || (!t.inlineValue && t.value.startsWith('-'))) {
+        throw new UsageError(`option ${t.rawName} needs a value ${see}`)
+      }
+      values[t.name] = t.value
+    }
+  }
+  return { values, positionals }
+}
+
+function duration(ms) {
+  const s = Math.round(Math.max(0, ms) / 1000)
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
+}
+
+// C0/C1 controls, DEL, line/paragraph separators and bidirectional overrides:
+// anything that would break a row or make it read as something else.
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g
+const ESCAPES = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
+/** One printable line: control characters escaped as in JSON (\n, \u001b). */
+function printable(value) {
+  return String(value).replace(UNSAFE, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** At most `max` characters: cut at the end with '…', or in the middle (`keep: 'ends'`). */
+function shorten(text, max, keep = 'start') {
+  const chars = Array.from(text)
+  if (chars.length <= max) return text
+  if (keep === 'ends') {
+    const tail = Math.floor((max - 1) / 2)
+    return `${chars.slice(0, max - 1 - tail).join('')}…${chars.slice(chars.length - tail).join('')}`
+  }
+  return `${chars.slice(0, max - 1).join('')}…`
+}
+
+const cell = (value, max, keep) => shorten(printable(value), max, keep)
+
 function table(rows, columns) {
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)))
-  const line = (r) => columns.map((c, i) => String(r[c]).padEnd(widths[i])).join('  ').trimEnd()
+  const width = (s) => Array.from(String(s)).length
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => width(r[c]))))
+  const line = (r) => columns.map((c, i) => String(r[c]) + ' '.repeat(widths[i] - width(r[c]))).join('  ').trimEnd()
   return [line(Object.fromEntries(columns.map((c) => [c, c.toUpperCase()]))), ...rows.map(line)].join('\n')
+}
+
+function expiry(g, now) {
+  if (g.state !== 'running' && g.state !== 'stale') return '-'
+  return g.expiresAt > now ? `in ${duration(g.expiresAt - now)}` : `expired ${duration(now - g.expiresAt)} ago`
+}
+
+function detail(g) {
+  if (g.state === 'failed') return g.error ?? '-'
+  if (g.state === 'approved') {
+    const who = g.approvedBy ? `approved by ${g.approvedBy}` : 'approved'
+    const why = g.reason ? `: ${g.reason}` : ''
+    return `${who}${why}${g.error ? ` (failed: ${g.error})` : ''}`
+  }
+  return g.meta === null || g.meta === undefined ? '-' : JSON.stringify(g.meta)
 }
 
 async function inspect(guard, values) {
   const limit = values.limit === undefined ? undefined : Number(values.limit)
   if (values.limit !== undefined && !Number.isInteger(limit)) throw new UsageError(`--limit must be a whole number, not ${values.limit}`)
   const r = await guard.inspect({ prefix: values.prefix, state: values.state, limit })
-  if (values.json) return JSON.stringify(r, null, 2)
+  if (values.json) return r
   if (r.guards.length === 0) return 'no guards'
   const rows = r.guards.map((g) => ({
-    key: g.key,
+    key: cell(g.key, 60, 'ends'),
     state: g.state,
-    run: g.runId,
-    owner: g.owner ?? '-',
+    run: cell(g.runId, 36),
+    owner: cell(g.owner ?? '-', 32),
     age: duration(r.now - g.startedAt),
-    'expires in': g.state === 'running' ? duration(g.expiresAt - r.now) : g.state === 'stale' ? `-${duration(r.now - g.expiresAt)}` : '-',
+    expires: expiry(g, r.now),
     attempt: g.attempt,
-    error: g.error ?? '-',
+    detail: cell(detail(g), 100),
   }))
-  return table(rows, ['key', 'state', 'run', 'owner', 'age', 'expires in', 'attempt', 'error'])
+  return table(rows, ['key', 'state', 'run', 'owner', 'age', 'expires', 'attempt', 'detail'])
 }
 
 async function approve(guard, values, key) {
   if (!values.by) throw new UsageError('approve needs --by <name>')
   const r = await guard.approveRetry(key, { approvedBy: values.by, reason: values.reason })
-  if (r.status !== 'approved') throw new Refused(`${key}: not failed, nothing to approve`)
+  if (r.status !== 'approved') throw new Refused(`${key}: not failed, nothing to approve`, r)
+  if (values.json) return r
   return `approved ${key}: failed run ${r.failedRunId}; the next acquire runs attempt ${r.nextAttempt}`
 }
 
@@ -102,40 +188,50 @@ async function release(guard, values, key) {
   if (values.force) {
     if (values.run || values.status) throw new UsageError('--force takes no --run or --status')
     const r = await guard.forceRelease(key, { by: values.by, reason: values.reason })
-    if (r.status !== 'released') throw new Refused(`${key}: no running run to force-release`)
-    return `force-released ${key}: run ${r.runId}`
+    if (r.status !== 'released') throw new Refused(`${key}: no running run to force-release`, r)
+    return values.json ? r : `force-released ${key}: run ${r.runId}`
   }
   if (!values.run) throw new UsageError('release needs --run <runId> (or --force)')
   if (values.status !== 'cancelled' && values.status !== 'failed') {
     throw new UsageError('release needs --status cancelled or --status failed')
   }
   const r = await guard.release(key, values.run, values.status, { error: values.error })
-  if (r.status !== 'released') throw new Refused(`${key}: run ${values.run} not released (${r.status})`)
-  return `released ${key}: run ${values.run} as ${values.status}`
+  if (r.status !== 'released') throw new Refused(`${key}: run ${values.run} not released (${r.status})`, r)
+  return values.json ? r : `released ${key}: run ${values.run} as ${values.status}`
 }
 
 async function stats(guard, values) {
   const { counts } = await guard.inspect({ prefix: values.prefix, limit: 0 })
-  if (values.json) return JSON.stringify(counts)
+  if (values.json) return counts
   return table([counts], ['running', 'stale', 'failed', 'approved'])
 }
 
 const COMMANDS = { inspect, approve, release, stats }
 const TAKES_KEY = new Set(['approve', 'release'])
 
+/**
+ * Opening a SQLite store creates its file: an operator's typo would make a new,
+ * empty store and answer 'no guards'. The path is read as the store reads it.
+ */
+function mustExist(store) {
+  if (!store.startsWith('sqlite:')) return
+  const rest = store.slice('sqlite:'.length)
+  const file = rest.startsWith('//') ? rest.slice(2) : rest
+  if (file === '' || file === ':memory:' || file.includes('\0')) return // the store refuses these itself
+  if (!fs.existsSync(path.resolve(file))) {
+    throw new UsageError(`${file} does not exist (store ${store}); the CLI opens existing stores only`)
+  }
+}
+
 async function main(argv) {
   const [command, ...rest] = argv
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     return { out: USAGE.main, code: command === undefined ? 2 : 0 }
   }
-  if (!(command in COMMANDS)) throw new UsageError(`unknown command ${JSON.stringify(command)}; see task-guard --help`)
-  let parsed
-  try {
-    parsed = parseArgs({ args: rest, options: OPTIONS[command], allowPositionals: true, strict: true })
-  } catch (err) {
-    throw new UsageError(err.message)
-  }
-  const { values, positionals } = parsed
+  if (command === '--version' || command === '-v') return { out: require('../package.json').version, code: 0 }
+  if (command.startsWith('-')) throw new UsageError(`unknown option ${command} (see task-guard --help)`)
+  if (!Object.hasOwn(COMMANDS, command)) throw new UsageError(`unknown command ${JSON.stringify(command)}; see task-guard --help`)
+  const { values, positionals } = parseOptions(command, rest)
   if (values.help) return { out: USAGE[command], code: 0 }
   const wanted = TAKES_KEY.has(command) ? 1 : 0
   if (positionals.length !== wanted) {
@@ -145,13 +241,20 @@ async function main(argv) {
   if (!store) throw new UsageError('no store: pass --store <url> or set TASK_GUARD_STORE (e.g. sqlite:./guards.db)')
   // Loaded only now, so help and usage errors work even where the native binary is missing.
   const { TaskGuard } = require('..')
+  mustExist(store)
   const guard = await TaskGuard.open({ store, namespace: values.namespace })
   try {
-    return { out: await COMMANDS[command](guard, values, positionals[0]), code: 0 }
+    const answer = await COMMANDS[command](guard, values, positionals[0])
+    return { out: values.json ? json(answer) : answer, code: 0 }
+  } catch (err) {
+    if (err instanceof Refused && values.json) err.out = json(err.answer)
+    throw err
   } finally {
     await guard.close()
   }
 }
+
+const json = (value) => JSON.stringify(value, null, 2)
 
 main(process.argv.slice(2)).then(
   ({ out, code }) => {
@@ -160,8 +263,10 @@ main(process.argv.slice(2)).then(
   },
   (err) => {
     const refused = err instanceof Refused
-    const message = err instanceof UsageError || refused ? err.message : `${err.code ?? 'error'}: ${err.message}`
-    process.stderr.write(`task-guard: ${message.split('\n')[0]}\n`)
+    if (refused && err.out) process.stdout.write(`${err.out}\n`)
+    // Our own messages may quote a key or a value: escaped, so they stay one line.
+    const message = err instanceof UsageError || refused ? err.message : `${err.code ?? 'error'}: ${err.message.split('\n')[0]}`
+    process.stderr.write(`task-guard: ${printable(message)}\n`)
     process.exitCode = refused ? 1 : 2
   },
 )

@@ -6,7 +6,7 @@
 
 const native = require('./native')
 const results = require('./results')
-const { codedError } = require('./errors')
+const { codedError, fromNative } = require('./errors')
 
 const OPEN_ID = 0
 const CLOSED_ID = 0xffff_ffff
@@ -14,6 +14,8 @@ const MAX_ID = 0xffff_fffe
 
 class DurableBackend {
   sync = false
+  /** The TaskGuard this backend serves: granted answers are its leases. */
+  guard = null
   #h
   #pending = new Map()
   #next = 1
@@ -39,7 +41,12 @@ class DurableBackend {
     this.#emit = emit
     this.#opened = this.#expect(OPEN_ID)
     this.#closed = this.#expect(CLOSED_ID)
-    this.#h = native.durableOpen(nativeOptions, (batch) => this.#complete(batch))
+    try {
+      this.#h = native.durableOpen(nativeOptions, (batch) => this.#complete(batch))
+    } catch (err) {
+      this.#pending.clear()
+      throw fromNative(err)
+    }
     this.#hold()
   }
 
@@ -65,22 +72,23 @@ class DurableBackend {
         p.reject(codedError(c.errorCode, c.errorMessage))
         continue
       }
-      if (c.events.length > 0) this.#emit(c.events)
+      if (c.events.length > 0) this.#emit(p.quiet ? c.events.filter((e) => e.type !== 'conflict') : c.events)
       p.resolve(p.build(c.reply))
     }
     this.#hold()
   }
 
-  #submit(build, send) {
+  /** `quiet`: the call's conflict events are not reported (a waiting acquire's later looks). */
+  #submit(build, send, quiet = false) {
     const id = this.#next
     this.#next = id >= MAX_ID ? 1 : id + 1
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, build })
+      this.#pending.set(id, { resolve, reject, build, quiet })
       try {
         send(id)
       } catch (err) {
         this.#pending.delete(id)
-        reject(err)
+        reject(fromNative(err))
       }
       this.#hold()
     })
@@ -88,8 +96,8 @@ class DurableBackend {
 
   setEventsEnabled() {}
 
-  acquire(key, owner, ttlMs, meta) {
-    return this.#submit((r) => results.acquire(key, r), (id) => native.durableAcquire(this.#h, id, key, owner, ttlMs, meta))
+  acquire(key, owner, ttlMs, meta, quiet) {
+    return this.#submit((r) => results.acquire(key, r, this.guard), (id) => native.durableAcquire(this.#h, id, key, owner, ttlMs, meta), quiet)
   }
 
   release(key, runId, statusIndex, error) {
@@ -116,11 +124,16 @@ class DurableBackend {
 
   /** Stops taking calls; resolves once every call already made is answered and the file is closed. */
   close() {
+    if (this.#disposed !== null) return this.#disposed
     this.#closing = true
     native.durableClose(this.#h)
     this.#hold()
-    return this.#closed
+    // The close is the store thread's last answer: then the callback can go.
+    this.#disposed = this.#closed.finally(() => native.durableDispose(this.#h))
+    return this.#disposed
   }
+
+  #disposed = null
 
   advanceClock(ms) {
     native.durableAdvanceClock(this.#h, ms)

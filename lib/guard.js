@@ -5,14 +5,13 @@ const v = require('./validate')
 const results = require('./results')
 const { closedError, abortError, invalidArg } = require('./errors')
 const { Waiters } = require('./waiters')
-const { Lease } = require('./lease')
 const { Scheduler } = require('./scheduler')
 const { MemoryBackend } = require('./memory-backend')
 const { DurableBackend } = require('./durable-backend')
 
 const OPEN_OPTIONS = new Set([
   'store', 'namespace', 'maxKeyBytes', 'defaultTtlMs', 'onStale', 'retentionMs', 'owner', 'durability', 'groupCommit', 'pollMs',
-  'connectTimeoutMs', 'commandTimeoutMs',
+  'connectTimeoutMs', 'commandTimeoutMs', 'clock',
 ])
 const ACQUIRE_OPTIONS = new Set(['owner', 'ttlMs', 'waitMs', 'signal', 'meta'])
 const RELEASE_OPTIONS = new Set(['error'])
@@ -52,12 +51,19 @@ function parseOptions(options) {
   v.duration('connectTimeoutMs', o.connectTimeoutMs, 1)
   v.duration('commandTimeoutMs', o.commandTimeoutMs, 1)
   if (o.retentionMs !== undefined && (typeof o.retentionMs !== 'number' || !Number.isInteger(o.retentionMs) || o.retentionMs < 0)) {
-    throw invalidArg(`retentionMs must be a non-negative integer (ms), not ${String(o.retentionMs)}`)
+    throw invalidArg(`retentionMs must be a non-negative integer (ms), not ${v.describe(o.retentionMs)}`)
   }
   v.optionalString('owner', o.owner)
+  if (o.clock !== undefined) {
+    v.func('clock', o.clock)
+    if (!isMemory(o.store)) {
+      throw invalidArg("clock is for the memory store; a durable store keeps its store's clock (SQLite: the host's, Redis: the server's)")
+    }
+  }
   const nativeOptions = {
     store: o.store,
     namespace: o.namespace,
+    owner: o.owner,
     maxKeyBytes: o.maxKeyBytes,
     defaultTtlMs: o.defaultTtlMs,
     onStale: o.onStale,
@@ -84,37 +90,58 @@ class TaskGuard {
   #listeners = new Set()
   #waiters
   #run
+  #timers
+  #quiet = false
 
   constructor(options, internal, backend) {
-    const { o, nativeOptions } = parseOptions(options)
+    // From open(), `options` arrives parsed: each option is read once.
+    const { o, nativeOptions } = internal === INTERNAL ? options : parseOptions(options)
     if (internal !== INTERNAL && !isMemory(o.store)) {
       throw invalidArg(`store ${JSON.stringify(o.store)} opens asynchronously: use await TaskGuard.open(options)`)
     }
     this.#owner = o.owner ?? `${os.hostname()}:${process.pid}`
-    this.#b = internal === INTERNAL ? backend : new MemoryBackend(nativeOptions, (events) => this.#dispatch(events))
+    this.#b = backend ?? new MemoryBackend(nativeOptions, (events) => this.#dispatch(this.#quiet ? events.filter(notConflict) : events), o.clock)
+    // run()'s heartbeats keep time with the guard's clock: a clock with timers of its
+    // own (task-guard/testing's manual clock) drives them; otherwise the event loop's.
+    this.#timers = typeof o.clock?.setInterval === 'function' ? o.clock : globalThis
     backends.set(this, this.#b)
+    this.#b.guard = this
     if (this.#b.sync) {
       const scheduler = new Scheduler()
       this.#run = (work) => scheduler.run(work)
       this.#run.rejectAll = (e) => scheduler.rejectAll(e)
-      this.#waiters = new Waiters((w) => this.#b.acquire(w.key, ...w.args), { release: (r) => this.#b.release(r.key, r.runId, 2) })
+      this.#waiters = new Waiters((w) => this.#retry(w), { release: (r) => this.#b.release(r.key, r.runId, 2) })
     } else {
       this.#run = (work) => work()
       this.#run.rejectAll = () => {}
-      this.#waiters = new Waiters((w) => this.#b.acquire(w.key, ...w.args), {
+      this.#waiters = new Waiters((w) => this.#retry(w), {
         release: (r) => this.#b.release(r.key, r.runId, 2),
         pollMs: o.pollMs ?? DEFAULT_POLL_MS,
       })
     }
   }
 
+  /**
+   * A waiting acquire's later looks. Its conflict event was its first answer's:
+   * the looks that answer a conflict again report none (the memory store emits
+   * while `#quiet`; a durable store drops them by the flag).
+   */
+  #retry(w) {
+    this.#quiet = true
+    try {
+      return this.#b.acquire(w.key, ...w.args, true)
+    } finally {
+      this.#quiet = false
+    }
+  }
+
   /** Opens a guard on `options.store`: `'memory:'` (default), `'sqlite:<path>'` or `'redis://host:port/db'`. */
   static async open(options) {
-    const { o, nativeOptions } = parseOptions(options)
-    if (isMemory(o.store)) return new TaskGuard(options)
+    const parsed = parseOptions(options)
+    if (isMemory(parsed.o.store)) return new TaskGuard(parsed, INTERNAL)
     let guard
-    const backend = await DurableBackend.open(nativeOptions, (events) => guard.#dispatch(events))
-    guard = new TaskGuard(options, INTERNAL, backend)
+    const backend = await DurableBackend.open(parsed.nativeOptions, (events) => guard.#dispatch(events))
+    guard = new TaskGuard(parsed, INTERNAL, backend)
     return guard
   }
 
@@ -153,7 +180,7 @@ class TaskGuard {
     v.string('runId', runId)
     const code = RELEASE_STATUS.get(status)
     if (code === undefined) {
-      throw invalidArg(`status must be 'succeeded', 'failed' or 'cancelled', not ${JSON.stringify(status)}`)
+      throw invalidArg(`status must be 'succeeded', 'failed' or 'cancelled', not ${v.describe(status)}`)
     }
     const o = v.options('release options', options, RELEASE_OPTIONS)
     const error = o === undefined ? undefined : v.errorText(o.error)
@@ -219,26 +246,31 @@ class TaskGuard {
     }
     const r = await this.acquire(key, acquireOptions)
     if (r.status !== 'acquired') return r
-    const lease = new Lease(this, r)
+    // The granted answer is the task's lease; run() releases it by outcome unless the task did.
+    const lease = r
     const every = heartbeatMs ?? Math.max(1, Math.floor((r.expiresAt - r.startedAt) / 3))
-    const timer = setInterval(() => {
+    const timers = this.#timers
+    const timer = timers.setInterval(() => {
       lease.heartbeat().catch(() => {
         // A failed heartbeat (closed guard, unreachable store) is retried at the
         // next tick; the run stays bounded by its ttl.
       })
     }, every)
-    timer.unref()
+    timer?.unref?.()
     let value
     try {
       value = await fn(lease)
     } catch (err) {
-      clearInterval(timer)
-      if (lease.held) await lease.release('failed', { error: errorOf(err) })
+      timers.clearInterval(timer)
+      // Whatever was thrown fails the run and is rethrown as it is; a store that cannot
+      // take the failure now leaves the run to go stale (onStale decides), never lost silently.
+      if (lease.held) await lease.release('failed', { error: v.thrownText(err) }).catch(() => {})
       throw err
     }
-    clearInterval(timer)
-    const released = lease.held ? await lease.release('succeeded') : { status: 'lost' }
-    return { status: 'completed', key, runId: r.runId, value, release: released.status }
+    timers.clearInterval(timer)
+    // The task may have released its lease itself: report that release, not 'lost'.
+    const released = lease.held ? await lease.release('succeeded') : (lease.releaseAnswer ?? { status: 'lost' })
+    return { status: 'completed', key, runId: r.runId, value, release: released.status, releasedAs: lease.releasedAs }
   }
 
   /** Calls `listener(event)` for acquired, conflict, released, failed, approved and healed. Returns an unsubscribe function. */
@@ -285,14 +317,11 @@ class TaskGuard {
   }
 }
 
+const notConflict = (e) => e.type !== 'conflict'
+
 /** `f(x)`, after `x` settles if it is a promise (durable stores), at once if not (memory). */
 function after(x, f) {
   return x instanceof Promise ? x.then(f) : f(x)
-}
-
-function errorOf(err) {
-  if (err instanceof Error) return err.message || err.name
-  return String(err)
 }
 
 /** Test support: the backend of a guard. */

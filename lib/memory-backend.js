@@ -5,20 +5,48 @@
 
 const native = require('./native')
 const results = require('./results')
+const { Lease, Refusal } = require('./lease')
+const { fromNative, invalidArg } = require('./errors')
 
-const RELEASE_ANSWERS = ['released', 'lost', 'not_owner', 'already_released']
+const RELEASE_ANSWERS = ['released', 'lost', 'not_owner', 'already_released', 'not_running']
 const HEARTBEAT_ANSWERS = ['extended', 'lost', 'not_owner']
 
 class MemoryBackend {
   sync = true
+  /** The TaskGuard this backend serves: granted answers are its leases. */
+  guard = null
   #h
   #out = new Float64Array(6)
   #emit
   #eventsOn = false
+  #clock
 
-  constructor(nativeOptions, emit) {
-    this.#h = native.guardOpen(nativeOptions, this.#out)
+  /** `clock()`: the caller's time in ms (tests); the store reads it before each call. */
+  constructor(nativeOptions, emit, clock) {
+    this.#clock = clock
+    try {
+      this.#h = native.guardOpen(nativeOptions, this.#out)
+    } catch (err) {
+      throw fromNative(err)
+    }
     this.#emit = emit
+  }
+
+  /** Hands the store the caller's time, when the caller gave a clock. */
+  #tick() {
+    let ms
+    try {
+      ms = this.#clock()
+    } catch (err) {
+      const e = invalidArg(`clock() threw: ${err?.message ?? String(err)}`)
+      e.cause = err
+      throw e
+    }
+    try {
+      native.guardSetNow(this.#h, typeof ms === 'number' ? ms : Number.NaN)
+    } catch (err) {
+      throw fromNative(err)
+    }
   }
 
   setEventsEnabled(on) {
@@ -31,66 +59,90 @@ class MemoryBackend {
   }
 
   acquire(key, owner, ttlMs, meta) {
-    const h = native.guardAcquire(this.#h, key, owner, ttlMs, meta)
+    if (this.#clock !== undefined) this.#tick()
+    let h
+    try {
+      h = native.guardAcquire(this.#h, key, owner, ttlMs, meta)
+    } catch (err) {
+      throw fromNative(err)
+    }
     const out = this.#out
     let r
     if (typeof h !== 'string') {
-      r = results.acquire(key, h)
+      r = results.acquire(key, h, this.guard)
     } else if (out[4] === 0) {
-      r = {
-        status: 'acquired',
-        key,
-        runId: h,
-        fencingToken: out[0],
-        startedAt: out[1],
-        expiresAt: out[2],
-        attempt: out[3],
-        owner: owner ?? null,
-        healedFrom: null,
-      }
+      r = new Lease(this.guard, key, h, out[0], out[1], out[2], out[3], owner ?? null, null)
     } else {
-      r = {
-        status: 'already_running',
-        key,
-        runId: h.length === 36 ? h : h.slice(0, 36),
-        fencingToken: out[0],
-        startedAt: out[1],
-        expiresAt: out[2],
-        attempt: out[3],
-        owner: out[5] === 1 ? h.slice(36) : null,
-      }
+      r = new Refusal()
+      r.status = 'already_running'
+      r.key = key
+      r.runId = h.length === 36 ? h : h.slice(0, 36)
+      r.fencingToken = out[0]
+      r.startedAt = out[1]
+      r.expiresAt = out[2]
+      r.attempt = out[3]
+      r.owner = out[5] === 1 ? h.slice(36) : null
     }
     this.#flushEvents()
     return r
   }
 
   release(key, runId, statusIndex, error) {
-    const answer = RELEASE_ANSWERS[native.guardRelease(this.#h, key, runId, statusIndex, error)]
+    if (this.#clock !== undefined) this.#tick()
+    let answer
+    try {
+      answer = RELEASE_ANSWERS[native.guardRelease(this.#h, key, runId, statusIndex, error)]
+    } catch (err) {
+      throw fromNative(err)
+    }
     this.#flushEvents()
     if (answer === 'released') return { status: 'released', key, runId, endedAt: this.#out[0] }
     return { status: answer, key, runId }
   }
 
   heartbeat(key, runId, ttlMs) {
-    const answer = HEARTBEAT_ANSWERS[native.guardHeartbeat(this.#h, key, runId, ttlMs)]
+    if (this.#clock !== undefined) this.#tick()
+    let answer
+    try {
+      answer = HEARTBEAT_ANSWERS[native.guardHeartbeat(this.#h, key, runId, ttlMs)]
+    } catch (err) {
+      throw fromNative(err)
+    }
     if (answer === 'extended') return { status: 'extended', key, runId, expiresAt: this.#out[0] }
     return { status: answer, key, runId }
   }
 
   approveRetry(key, approvedBy, reason) {
-    const r = results.approve(key, native.guardApproveRetry(this.#h, key, approvedBy, reason))
+    if (this.#clock !== undefined) this.#tick()
+    let r
+    try {
+      r = results.approve(key, native.guardApproveRetry(this.#h, key, approvedBy, reason))
+    } catch (err) {
+      throw fromNative(err)
+    }
     this.#flushEvents()
     return r
   }
 
   forceRelease(key, by, reason) {
-    const r = results.force(key, native.guardForceRelease(this.#h, key, by, reason))
+    if (this.#clock !== undefined) this.#tick()
+    let r
+    try {
+      r = results.force(key, native.guardForceRelease(this.#h, key, by, reason))
+    } catch (err) {
+      throw fromNative(err)
+    }
     this.#flushEvents()
     return r
   }
 
   inspect(prefix, state, limit) {
-    return results.inspection(native.guardInspect(this.#h, prefix, state, limit))
+    if (this.#clock !== undefined) this.#tick()
+    try {
+      return results.inspection(native.guardInspect(this.#h, prefix, state, limit))
+    } catch (err) {
+      throw fromNative(err)
+    }
   }
 
   async close() {

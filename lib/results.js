@@ -2,6 +2,8 @@
 // The public shapes of answers, built from the native layer's replies. One
 // place, so every store answers with identical objects.
 
+const { Lease, Refusal } = require('./lease')
+
 function run(r) {
   return {
     runId: r.runId,
@@ -13,19 +15,21 @@ function run(r) {
   }
 }
 
-function acquire(key, reply) {
+/** An acquire's answer: a {@link Lease} of `guard` when granted, else a {@link Refusal}. */
+function acquire(key, reply, guard) {
   if (reply.status === 'acquired') {
-    return { status: 'acquired', key, ...run(reply.run), healedFrom: reply.healedFrom ? run(reply.healedFrom) : null }
+    const r = reply.run
+    return new Lease(guard, key, r.runId, r.fencingToken, r.startedAt, r.expiresAt, r.attempt, r.owner ?? null, reply.healedFrom ? run(reply.healedFrom) : null)
   }
-  if (reply.status === 'already_running') return { status: 'already_running', key, ...run(reply.run) }
-  return {
+  if (reply.status === 'already_running') return Object.assign(new Refusal(), { status: 'already_running', key, ...run(reply.run) })
+  return Object.assign(new Refusal(), {
     status: 'awaiting_approval',
     key,
     failedRunId: reply.failedRunId,
     failedAt: reply.failedAt,
     error: reply.error ?? null,
     attempt: reply.attempt,
-  }
+  })
 }
 
 function release(key, runId, reply) {

@@ -4,8 +4,14 @@
 // has spent BUDGET_MS on them; later calls queue, in order, and run in slices
 // of BUDGET_MS between turns. Every mutating call goes through one scheduler,
 // so the store sees calls in the order the caller made them.
+//
+// "Between turns" is a message on a MessageChannel, not setImmediate: test
+// runners' fake timers (Jest's, @sinonjs/fake-timers) replace setImmediate,
+// setTimeout, nextTick and queueMicrotask, and a call must settle whatever a
+// test does to timers. No fake timer replaces a MessagePort.
 
 const { performance } = require('node:perf_hooks')
+const { MessageChannel } = require('node:worker_threads')
 
 const BUDGET_MS = 2
 // Reading the clock costs about as much as a call; look at it every 32 calls.
@@ -17,11 +23,9 @@ class Scheduler {
   #calls = 0
   #turnStart = -1
   #draining = false
-  #resetTurn = () => {
-    this.#turnStart = -1
-    this.#calls = 0
-  }
-  #drain = () => this.#runSlice()
+  #channel = null
+  #messageDue = false
+  #resetDue = false
 
   /** Runs `work()` now if within budget, else later; returns its result as a promise-compatible value. */
   run(work) {
@@ -30,7 +34,7 @@ class Scheduler {
       this.#queue.push({ work, resolve, reject })
       if (!this.#draining) {
         this.#draining = true
-        setImmediate(this.#drain)
+        this.#nextTurn()
       }
     })
   }
@@ -40,10 +44,35 @@ class Scheduler {
     const now = performance.now()
     if (this.#turnStart < 0) {
       this.#turnStart = now
-      setImmediate(this.#resetTurn)
+      this.#resetDue = true
+      this.#nextTurn()
       return false
     }
     return now - this.#turnStart > BUDGET_MS
+  }
+
+  /** Asks for one message on the next turn; it resets the turn's budget and drains what queued. */
+  #nextTurn() {
+    if (this.#messageDue) return
+    this.#messageDue = true
+    if (this.#channel === null) {
+      this.#channel = new MessageChannel()
+      this.#channel.port1.onmessage = () => this.#onTurn()
+    }
+    // Referenced only while a message is due: pending calls keep the process alive, an idle guard does not.
+    this.#channel.port1.ref()
+    this.#channel.port2.postMessage(null)
+  }
+
+  #onTurn() {
+    this.#messageDue = false
+    if (this.#resetDue) {
+      this.#resetDue = false
+      this.#turnStart = -1
+      this.#calls = 0
+    }
+    if (this.#draining) this.#runSlice()
+    if (!this.#messageDue) this.#channel?.port1.unref()
   }
 
   #runSlice() {
@@ -61,7 +90,7 @@ class Scheduler {
       if (++n % CHECK_EVERY === 0 && performance.now() - start > BUDGET_MS) break
     }
     if (this.#head < q.length) {
-      setImmediate(this.#drain)
+      this.#nextTurn()
       return
     }
     this.#queue = []
@@ -69,12 +98,18 @@ class Scheduler {
     this.#draining = false
   }
 
-  /** Rejects everything still queued (the guard closed). */
+  /** Rejects everything still queued (the guard closed) and lets go of the channel. */
   rejectAll(makeError) {
     const q = this.#queue
     for (let i = this.#head; i < q.length; i++) q[i].reject(makeError())
     this.#queue = []
     this.#head = 0
+    this.#draining = false
+    if (this.#channel !== null) {
+      this.#channel.port1.close()
+      this.#channel = null
+      this.#messageDue = false
+    }
   }
 }
 

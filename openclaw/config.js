@@ -16,7 +16,7 @@ const configJsonSchema = {
       type: 'string',
       description: "Where guards live: 'sqlite:<path>' (default: task-guard/guards.db in the OpenClaw state directory), 'redis://…' for gateways on several hosts, or 'memory:'.",
     },
-    namespace: { type: 'string', description: "Separates tenants sharing a store. Default 'openclaw'." },
+    namespace: { type: 'string', minLength: 1, description: "Separates tenants sharing a store. Default 'openclaw'." },
     ttlMs: { ...duration, description: 'How long a run may go without a heartbeat before it is stale. Default 600000.' },
     heartbeatMs: { ...duration, description: 'How often held runs are heartbeated. Default a third of ttlMs.' },
     onStale: { enum: ['heal', 'fail'], description: "A run whose gateway stopped heartbeating: 'heal' lets the next trigger take over (default), 'fail' blocks the task until approved." },
@@ -79,6 +79,7 @@ const bad = (message) => codedError(codes.INVALID_ARG, `task-guard plugin config
 function resolveConfig(raw = {}, { stateDir }) {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw bad('must be an object')
   for (const k of Object.keys(raw)) if (!(k in configJsonSchema.properties)) throw bad(`unknown setting ${JSON.stringify(k)}`)
+  if (raw.namespace === '') throw bad('namespace must not be empty (leave it out for the default, "openclaw")')
   const ttlMs = raw.ttlMs ?? 600_000
   const tools = (raw.tools ?? []).map((t, i) => {
     if (typeof t?.tool !== 'string' || t.tool === '' || typeof t.keyParam !== 'string' || t.keyParam === '') {

@@ -44,13 +44,18 @@ async function main(): Promise<void> {
 
   const durable = await TaskGuard.open({ store: 'sqlite:./guards.db', durability: 'normal', groupCommit: true, pollMs: 50 })
   const shared = await TaskGuard.open({ store: 'redis://127.0.0.1:6379/0', connectTimeoutMs: 500, commandTimeoutMs: 1000 })
+  // A store URL from the environment is a plain string: accepted, checked at run time.
+  const fromEnv = await TaskGuard.open({ store: process.env.TASK_GUARD_STORE! })
+  const fromConfig: string = 'sqlite:./guards.db'
+  await TaskGuard.open({ store: fromConfig, namespace: 'tenant-a' })
+  await fromEnv.close()
   await shared.close()
   const forced = await durable.forceRelease(key, { by: 'ops', reason: 'worker died' })
   if (forced.status === 'released') console.log(forced.runId, forced.endedAt)
   // @ts-expect-error durable stores open asynchronously
   new TaskGuard({ store: 'sqlite:./guards.db' })
-  // @ts-expect-error not a store URL
-  await TaskGuard.open({ store: 'postgres://db' })
+  // @ts-expect-error the store is a string
+  await TaskGuard.open({ store: 5432 })
   // @ts-expect-error unknown release status
   await guard.release(key, 'id', 'done')
   // @ts-expect-error unknown state

@@ -4,8 +4,8 @@
 use super::errors::{invalid, Result};
 use super::options::{duration, ttl, Settings};
 use crate::engine::{
-    storage_key, validate_key, validate_text, Acquire, ApproveRetry, Command, DerivedState,
-    ForceRelease, Heartbeat, Release, ReleaseStatus, MAX_META_BYTES, MAX_OWNER_BYTES,
+    storage_key, validate_key, validate_run_id, validate_text, Acquire, ApproveRetry, Command,
+    DerivedState, ForceRelease, Heartbeat, Release, ReleaseStatus, MAX_META_BYTES, MAX_OWNER_BYTES,
     MAX_REASON_BYTES,
 };
 use crate::store::InspectFilter;
@@ -36,6 +36,7 @@ pub fn acquire(
 
 /// `status` indexes `ReleaseStatus::ALL`.
 pub fn release(run_id: String, status: u32, error: Option<String>) -> Result<Command> {
+    validate_run_id(&run_id)?;
     let status = *ReleaseStatus::ALL
         .get(status as usize)
         .ok_or_else(|| invalid(format!("unknown release status index {status}")))?;
@@ -47,6 +48,7 @@ pub fn release(run_id: String, status: u32, error: Option<String>) -> Result<Com
 }
 
 pub fn heartbeat(run_id: String, ttl_ms: Option<f64>) -> Result<Command> {
+    validate_run_id(&run_id)?;
     let ttl_ms = ttl("ttlMs", ttl_ms)?;
     Ok(Command::Heartbeat(Heartbeat { run_id, ttl_ms }))
 }

@@ -41,8 +41,9 @@ impl DurableStore {
 pub struct Durable {
     settings: Settings,
     store: Mutex<Option<DurableStore>>,
-    /// Shared with the store's thread, which calls it; the JS thread refs and unrefs it.
-    on_done: Arc<Mutex<OnDone>>,
+    /// Shared with the store's thread, which calls it; the JS thread refs and unrefs it,
+    /// and lets go of it (`durableDispose`) once the store's thread has exited.
+    on_done: Arc<Mutex<Option<OnDone>>>,
 }
 
 type Handle = External<Durable>;
@@ -71,11 +72,12 @@ pub fn durable_open(
         .callee_handled::<false>()
         .build_callback(move |ctx| Ok(convert(ctx.value, namespace_len)))
         .map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))?;
-    let on_done = Arc::new(Mutex::new(tsfn));
+    let on_done = Arc::new(Mutex::new(Some(tsfn)));
     let deliver_to = on_done.clone();
     let deliver = Box::new(move |batch: Vec<Completion>| {
-        let tsfn = deliver_to.lock().expect("tsfn lock");
-        tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+        if let Some(tsfn) = deliver_to.lock().expect("tsfn lock").as_ref() {
+            tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+        }
     });
     let store = match &settings.store {
         StoreUrl::Sqlite(path) => DurableStore::Sqlite(
@@ -265,13 +267,23 @@ pub fn durable_inspect(
 #[napi]
 #[allow(deprecated)] // napi_ref/unref_threadsafe_function is exactly this toggle.
 pub fn durable_ref(env: Env, d: &Handle, on: bool) -> Result<()> {
-    let mut tsfn = d.on_done.lock().expect("tsfn lock");
+    let mut slot = d.on_done.lock().expect("tsfn lock");
+    let Some(tsfn) = slot.as_mut() else {
+        return Ok(());
+    };
     let r = if on {
         tsfn.refer(&env)
     } else {
         tsfn.unref(&env)
     };
     r.map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))
+}
+
+/// Lets go of the callback once the store's thread has exited (its last answer, the
+/// close, was delivered): no handle of this guard outlives `close()`.
+#[napi]
+pub fn durable_dispose(d: &Handle) {
+    drop(d.on_done.lock().expect("tsfn lock").take());
 }
 
 /// Stops taking jobs; those already submitted are still answered.

@@ -130,7 +130,7 @@ pub fn guard_acquire(
 }
 
 /// `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in
-/// `out`), 1 lost, 2 not_owner, 3 already_released.
+/// `out`), 1 lost, 2 not_owner, 3 already_released, 4 not_running.
 #[napi]
 pub fn guard_release(
     g: &Handle,
@@ -217,6 +217,19 @@ pub fn guard_take_events(g: &Handle) -> Vec<EventOut> {
 #[napi]
 pub fn guard_close(g: &Handle) {
     g.local.borrow_mut().closed = true;
+}
+
+/// Sets this store's time to `ms` (the guard's `clock` option read it); the facade
+/// calls this before each call when the caller gave a clock.
+#[napi]
+pub fn guard_set_now(g: &Handle, ms: f64) -> Result<()> {
+    if !(0.0..=8.64e15).contains(&ms) {
+        return Err(invalid(format!(
+            "clock() must return a time in ms since the epoch, not {ms}"
+        )));
+    }
+    g.store.clock().set(ms.floor() as i64);
+    Ok(())
 }
 
 /// Moves this store's clock forward, so tests make runs stale without sleeping.

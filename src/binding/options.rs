@@ -4,8 +4,8 @@ use napi_derive::napi;
 
 use super::errors::{invalid, Result};
 use crate::engine::{
-    validate_namespace, OnStale, Policy, DEFAULT_MAX_KEY_BYTES, DEFAULT_RETENTION_MS,
-    DEFAULT_TTL_MS, MAX_MAX_KEY_BYTES, MAX_TTL_MS,
+    validate_namespace, validate_text, OnStale, Policy, DEFAULT_MAX_KEY_BYTES,
+    DEFAULT_RETENTION_MS, DEFAULT_TTL_MS, MAX_MAX_KEY_BYTES, MAX_OWNER_BYTES, MAX_TTL_MS,
 };
 use crate::store::sqlite::Durability;
 
@@ -14,6 +14,9 @@ use crate::store::sqlite::Durability;
 pub struct NativeOptions {
     pub store: Option<String>,
     pub namespace: Option<String>,
+    /// The guard's default owner: the facade records it with each acquire that
+    /// names none; checked here, at open, so such acquires cannot all be refused later.
+    pub owner: Option<String>,
     pub max_key_bytes: Option<f64>,
     pub default_ttl_ms: Option<f64>,
     pub on_stale: Option<String>,
@@ -76,6 +79,15 @@ fn parse_store(url: &str) -> Result<StoreUrl> {
                 "store 'sqlite::memory:' is refused: it would be private to one connection and lost on close; use 'memory:'",
             ));
         }
+        if path.starts_with("file:") {
+            // SQLite reads such a name as a URI: `file::memory:`, `?mode=memory`,
+            // `?vfs=memdb` make a database private to one process and lost on
+            // close, `?nolock=1` drops the locking other processes rely on.
+            return Err(invalid(format!(
+                "store {url:?} is an SQLite URI, refused: its parameters can make the database in-memory (not durable) or unlocked; \
+                 give a file path, as in 'sqlite:./guards.db', or use 'memory:'"
+            )));
+        }
         if path.is_empty() || path.contains('\0') {
             return Err(invalid(format!(
                 "store {url:?} needs a file path, as in 'sqlite:./guards.db'"
@@ -110,8 +122,16 @@ fn redact(url: &str) -> String {
 
 impl Settings {
     pub fn from_options(o: NativeOptions) -> Result<Self> {
-        let namespace = o.namespace.unwrap_or_default();
-        validate_namespace(&namespace)?;
+        let namespace = match o.namespace {
+            Some(ns) => {
+                validate_namespace(&ns)?;
+                ns
+            }
+            None => String::new(),
+        };
+        if let Some(owner) = &o.owner {
+            validate_text("owner", owner, MAX_OWNER_BYTES)?;
+        }
         let on_stale = match o.on_stale.as_deref() {
             None | Some("heal") => OnStale::Heal,
             Some("fail") => OnStale::Fail,

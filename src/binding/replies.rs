@@ -16,6 +16,7 @@ pub const RELEASED: u32 = 0;
 pub const LOST: u32 = 1;
 pub const NOT_OWNER: u32 = 2;
 pub const ALREADY_RELEASED: u32 = 3;
+pub const NOT_RUNNING: u32 = 4;
 pub const EXTENDED: u32 = 0;
 pub const RUN_ACQUIRED: f64 = 0.0;
 pub const RUN_ALREADY_RUNNING: f64 = 1.0;
@@ -101,6 +102,7 @@ pub fn reply_out(reply: Reply) -> ReplyOut {
         Reply::Release(ReleaseReply::Lost) => status("lost"),
         Reply::Release(ReleaseReply::NotOwner) => status("not_owner"),
         Reply::Release(ReleaseReply::AlreadyReleased) => status("already_released"),
+        Reply::Release(ReleaseReply::NotRunning) => status("not_running"),
         Reply::Heartbeat(HeartbeatReply::Extended { expires_at }) => ReplyOut {
             expires_at: Some(expires_at as f64),
             ..status("extended")
@@ -259,6 +261,7 @@ pub fn release_code(r: &ReleaseReply, out: &mut [f64]) -> u32 {
         ReleaseReply::Lost => LOST,
         ReleaseReply::NotOwner => NOT_OWNER,
         ReleaseReply::AlreadyReleased => ALREADY_RELEASED,
+        ReleaseReply::NotRunning => NOT_RUNNING,
     }
 }
 

@@ -189,7 +189,8 @@ fn release(rec: &mut Record, cmd: Release, now: i64) -> (ReleaseReply, bool) {
             let reply = match rec.ended(&cmd.run_id).map(|e| e.how) {
                 Some(EndedHow::Released(_)) => ReleaseReply::AlreadyReleased,
                 Some(EndedHow::Healed | EndedHow::Expired | EndedHow::Forced) => ReleaseReply::Lost,
-                None => ReleaseReply::NotOwner,
+                None if matches!(rec.phase, Phase::Running(_)) => ReleaseReply::NotOwner,
+                None => ReleaseReply::NotRunning,
             };
             (reply, false)
         }

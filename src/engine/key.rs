@@ -23,7 +23,14 @@ pub fn validate_key(key: &str, max_bytes: usize) -> Result<(), InvalidArg> {
     Ok(())
 }
 
+/// A namespace as given: `None` (no `namespace` option) is no namespace; an empty
+/// one is refused rather than read as none, so a mistake (an unset variable) shows.
 pub fn validate_namespace(ns: &str) -> Result<(), InvalidArg> {
+    if ns.is_empty() {
+        return Err(InvalidArg::new(
+            "namespace must not be empty (leave the option out for no namespace)",
+        ));
+    }
     if ns.len() > MAX_NAMESPACE_BYTES {
         return Err(InvalidArg::new(format!(
             "namespace is over {MAX_NAMESPACE_BYTES} bytes"
@@ -62,4 +69,28 @@ pub fn validate_text(name: &str, s: &str, max_bytes: usize) -> Result<(), Invali
         )));
     }
     Ok(())
+}
+
+/// A run id as the stores mint them (`store::new_run_id`): a UUID v7 in its
+/// lowercase hyphenated form. Anything else names no run, and is far more likely
+/// a mistake (`release(key, 'succeeded')`, a runId forgotten) than a stale id,
+/// so it is refused instead of answered `not_owner` / `not_running`.
+pub fn validate_run_id(id: &str) -> Result<(), InvalidArg> {
+    let b = id.as_bytes();
+    let hex = |c: &u8| matches!(c, b'0'..=b'9' | b'a'..=b'f');
+    let ok = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            14 => *c == b'7',
+            19 => matches!(c, b'8' | b'9' | b'a' | b'b'),
+            _ => hex(c),
+        });
+    if ok {
+        return Ok(());
+    }
+    let shown: String = id.chars().take(40).collect();
+    let more = if shown.len() < id.len() { "…" } else { "" };
+    Err(InvalidArg::new(format!(
+        "runId must be a run id as acquire returned it (a lowercase UUID v7), not {shown:?}{more}"
+    )))
 }

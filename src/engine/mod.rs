@@ -22,7 +22,7 @@ pub use command::{
 pub use error::InvalidArg;
 pub use events::{events_of, release_events, Event, EventKind};
 pub use inspect::{view, Counts, DerivedState, GuardView};
-pub use key::{storage_key, validate_key, validate_namespace, validate_text};
+pub use key::{storage_key, validate_key, validate_namespace, validate_run_id, validate_text};
 pub use limits::*;
 pub use policy::{OnStale, Policy};
 pub use record::Record;

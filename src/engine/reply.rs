@@ -49,8 +49,12 @@ pub enum ReleaseReply {
         ended_at: i64,
     },
     Lost,
+    /// Another run holds the key.
     NotOwner,
     AlreadyReleased,
+    /// Nothing runs under the key (idle, failed or approved), and the named run
+    /// is not one it remembers.
+    NotRunning,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

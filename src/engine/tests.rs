@@ -196,9 +196,53 @@ fn release_naming_another_run_is_not_owner() {
         ReleaseReply::NotOwner
     );
     assert_eq!(h.state(), Some(DerivedState::Running));
+}
+
+#[test]
+fn release_naming_a_key_with_nothing_running_is_not_running() {
     let mut idle = H::new();
+    let (r, changed) = idle.run(Command::Release(Release {
+        run_id: "nobody".into(),
+        status: ReleaseStatus::Succeeded,
+        error: None,
+    }));
+    assert_eq!(r, Reply::Release(ReleaseReply::NotRunning));
+    assert!(!changed);
+    assert!(release_events(&ReleaseReply::NotRunning, "nobody").is_empty());
+    // A failed key runs nothing, nor does an approved one; a remembered run still
+    // answers by how it ended.
+    let mut h = H::new();
+    let run = h.acquired(500);
+    h.release(&run.run_id, ReleaseStatus::Failed);
     assert_eq!(
-        idle.release("nobody", ReleaseStatus::Succeeded),
+        h.release("nobody", ReleaseStatus::Succeeded),
+        ReleaseReply::NotRunning
+    );
+    h.approve();
+    assert_eq!(
+        h.release("nobody", ReleaseStatus::Failed),
+        ReleaseReply::NotRunning
+    );
+    assert_eq!(h.state(), Some(DerivedState::Approved));
+    let next = h.acquired(500);
+    h.release(&next.run_id, ReleaseStatus::Succeeded);
+    assert_eq!(h.state(), None);
+    assert_eq!(
+        h.release("nobody", ReleaseStatus::Succeeded),
+        ReleaseReply::NotRunning
+    );
+    assert_eq!(
+        h.release(&next.run_id, ReleaseStatus::Succeeded),
+        ReleaseReply::AlreadyReleased
+    );
+    assert_eq!(
+        h.release(&run.run_id, ReleaseStatus::Succeeded),
+        ReleaseReply::AlreadyReleased
+    );
+    // Running again: a foreign run is not the owner.
+    h.acquired(500);
+    assert_eq!(
+        h.release("nobody", ReleaseStatus::Succeeded),
         ReleaseReply::NotOwner
     );
 }
@@ -472,6 +516,10 @@ fn keys_and_namespaces_are_validated() {
     assert!(validate_key("agent:main:telegram:direct:1::report", 1024).is_ok());
     assert!(validate_namespace("tenant-1.prod:x").is_ok());
     assert!(validate_namespace("a/b").is_err());
+    assert!(
+        validate_namespace("").is_err(),
+        "empty is refused, not read as none"
+    );
     assert_eq!(storage_key("ns", "k"), "ns/k");
     assert_eq!(storage_key("", "k"), "k");
     assert!(DerivedState::parse("idle").is_err());
@@ -545,4 +593,29 @@ fn events_follow_replies() {
     assert_eq!(events_of(&r)[0].kind, EventKind::Conflict);
     let rel = h.release("run-2", ReleaseStatus::Failed);
     assert_eq!(release_events(&rel, "run-2")[0].kind, EventKind::Failed);
+}
+
+#[test]
+fn run_ids_are_validated_by_shape() {
+    // The stores' minted ids pass too: see `store::run_ids_are_uuid_v7_with_the_given_time`.
+    assert!(validate_run_id("0189f7a2-3b4c-7d5e-8f60-123456789abc").is_ok());
+    for bad in [
+        "succeeded",
+        "failed",
+        "",
+        "not-a-run",
+        "0189F7A2-3B4C-7D5E-8F60-123456789ABC",  // upper case
+        "0189f7a2-3b4c-4d5e-8f60-123456789abc",  // version 4
+        "0189f7a2-3b4c-7d5e-cf60-123456789abc",  // variant
+        "0189f7a23b4c7d5e8f60123456789abc",      // no hyphens
+        " 0189f7a2-3b4c-7d5e-8f60-123456789abc", // padded
+        "0189f7a2-3b4c-7d5e-8f60-123456789abc ",
+        "0189f7a2-3b4c-7d5e-8f60-123456789abg",
+        "0189f7a2-3b4c-7d5e-8f60-12345678é",
+    ] {
+        let err = validate_run_id(bad).expect_err(bad);
+        assert!(err.0.starts_with("runId must be"), "{}", err.0);
+    }
+    let long = "x".repeat(10_000);
+    assert!(validate_run_id(&long).unwrap_err().0.len() < 200);
 }

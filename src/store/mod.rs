@@ -44,6 +44,10 @@ fn run_ids_are_uuid_v7_with_the_given_time() {
     assert_eq!(u.get_version_num(), 7);
     assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
     assert!(id.starts_with("01234567-89ab-7"));
+    for now in [0, 1, 1_700_000_000_000, 0xffff_ffff_ffff] {
+        let id = new_run_id(now);
+        assert!(crate::engine::validate_run_id(&id).is_ok(), "{id}");
+    }
     assert_ne!(new_run_id(1), new_run_id(1));
 }
 
