@@ -152,7 +152,7 @@ export interface ReleaseOptions {
 
 export type HeartbeatResult =
   | { status: 'extended'; key: string; runId: string; expiresAt: number }
-  | { status: 'lost' | 'not_owner'; key: string; runId: string }
+  | { status: 'lost' | 'not_owner' | 'not_running'; key: string; runId: string }
 
 export interface HeartbeatOptions {
   /** New lifetime from now, in ms; default the run's ttl. */

@@ -59,3 +59,17 @@ for (const [name, open] of stores) {
     await g.close()
   })
 }
+
+for (const [name, open] of stores) {
+  test(`${name}: a heartbeat naming a key with nothing running answers not_running`, async () => {
+    const g = await open()
+    const someRun = '019ab2c4-0000-7000-8000-000000000000'
+    assert.deepEqual(await g.heartbeat('idle', someRun), { status: 'not_running', key: 'idle', runId: someRun })
+    const r = await g.acquire('busy')
+    assert.equal((await g.heartbeat('busy', someRun)).status, 'not_owner', 'another run holds it')
+    await r.release('failed')
+    assert.equal((await g.heartbeat('busy', someRun)).status, 'not_running', 'failed: nothing runs')
+    assert.equal((await g.heartbeat('busy', r.runId)).status, 'lost', 'the ended run answers by how it ended')
+    await g.close()
+  })
+}

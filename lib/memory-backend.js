@@ -9,7 +9,8 @@ const { Lease, Refusal } = require('./lease')
 const { fromNative, invalidArg } = require('./errors')
 
 const RELEASE_ANSWERS = ['released', 'lost', 'not_owner', 'already_released', 'not_running']
-const HEARTBEAT_ANSWERS = ['extended', 'lost', 'not_owner']
+// Indexed by the binding's reply codes (replies.rs): 3 is a release's already_released.
+const HEARTBEAT_ANSWERS = ['extended', 'lost', 'not_owner', undefined, 'not_running']
 
 class MemoryBackend {
   sync = true

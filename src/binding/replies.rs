@@ -109,6 +109,7 @@ pub fn reply_out(reply: Reply) -> ReplyOut {
         },
         Reply::Heartbeat(HeartbeatReply::Lost) => status("lost"),
         Reply::Heartbeat(HeartbeatReply::NotOwner) => status("not_owner"),
+        Reply::Heartbeat(HeartbeatReply::NotRunning) => status("not_running"),
         Reply::ApproveRetry(ApproveReply::Approved {
             failed_run_id,
             approved_at,
@@ -273,5 +274,6 @@ pub fn heartbeat_code(r: &HeartbeatReply, out: &mut [f64]) -> u32 {
         }
         HeartbeatReply::Lost => LOST,
         HeartbeatReply::NotOwner => NOT_OWNER,
+        HeartbeatReply::NotRunning => NOT_RUNNING,
     }
 }

@@ -215,11 +215,14 @@ fn heartbeat(rec: &mut Record, cmd: Heartbeat, now: i64) -> (HeartbeatReply, boo
             (HeartbeatReply::Lost, false)
         }
         _ => {
-            if rec.ended(&cmd.run_id).is_some() {
-                (HeartbeatReply::Lost, false)
+            let reply = if rec.ended(&cmd.run_id).is_some() {
+                HeartbeatReply::Lost
+            } else if matches!(rec.phase, Phase::Running(_)) {
+                HeartbeatReply::NotOwner
             } else {
-                (HeartbeatReply::NotOwner, false)
-            }
+                HeartbeatReply::NotRunning
+            };
+            (reply, false)
         }
     }
 }

@@ -59,9 +59,14 @@ pub enum ReleaseReply {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HeartbeatReply {
-    Extended { expires_at: i64 },
+    Extended {
+        expires_at: i64,
+    },
     Lost,
+    /// Another run holds the key.
     NotOwner,
+    /// Nothing runs under the key, and the named run is not one it remembers.
+    NotRunning,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

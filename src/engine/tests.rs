@@ -339,6 +339,19 @@ fn heartbeat_extends_by_run_ttl_or_given_ttl() {
 }
 
 #[test]
+fn heartbeat_naming_a_key_with_nothing_running_is_not_running() {
+    let mut idle = H::new();
+    assert_eq!(idle.heartbeat("nobody", None), HeartbeatReply::NotRunning);
+    let mut h = H::new();
+    let run = h.acquired(500);
+    assert_eq!(h.heartbeat("nobody", None), HeartbeatReply::NotOwner);
+    h.release(&run.run_id, ReleaseStatus::Failed);
+    assert_eq!(h.heartbeat("nobody", None), HeartbeatReply::NotRunning);
+    // The run that ended still answers by how it ended.
+    assert_eq!(h.heartbeat(&run.run_id, None), HeartbeatReply::Lost);
+}
+
+#[test]
 fn heartbeat_after_release_is_lost() {
     let mut h = H::new();
     let run = h.acquired(500);
