@@ -162,6 +162,19 @@ export interface NativeOptions {
   connectTimeoutMs?: number
   /** Redis: how long one command may take before the call is unavailable. */
   commandTimeoutMs?: number
+  /** `rediss://`: whom to trust and who we are, as PEM text. */
+  tls?: NativeTls
+}
+
+export interface NativeTls {
+  /**
+   * CA certificates the server's certificate must chain to, instead of the
+   * public roots.
+   */
+  ca?: string
+  /** A client certificate (chain) and its private key, for servers that ask for one. */
+  cert?: string
+  key?: string
 }
 
 /**

@@ -15,6 +15,12 @@ export declare const codes: Readonly<{
   STORE_CORRUPT: 'ERR_TASK_GUARD_STORE_CORRUPT'
   STORE_VERSION: 'ERR_TASK_GUARD_STORE_VERSION'
   /**
+   * A bug in task-guard's native code (it panicked) while answering this call: the call
+   * is refused, the process goes on. A store's thread that panicked refuses every later
+   * call of that guard with this code; other guards are unaffected.
+   */
+  INTERNAL: 'ERR_TASK_GUARD_INTERNAL'
+  /**
    * Thrown by `import`/`require` when no native binary loads on this platform; the
    * error's `platform` and `package` name the binary and the npm package that carries it,
    * and `projectDir` the project to install it in (null outside a node_modules install).
@@ -28,6 +34,13 @@ export type TaskGuardErrorCode = (typeof codes)[keyof typeof codes]
 
 /** `<sessionKey>::<taskName>`; throws `ERR_TASK_GUARD_INVALID_ARG` on an empty part or a `::` in the task name. */
 export declare function taskKey(sessionKey: string, taskName: string): string
+
+/** Certificates for a Redis store over TLS (`rediss://`), as PEM text. */
+export interface TlsOptions {
+  ca?: string | Uint8Array
+  cert?: string | Uint8Array
+  key?: string | Uint8Array
+}
 
 export interface TaskGuardOptions {
   /**
@@ -60,6 +73,13 @@ export interface TaskGuardOptions {
   connectTimeoutMs?: number
   /** Redis: how long one command may take before the call rejects `ERR_TASK_GUARD_STORE_UNAVAILABLE`, in ms. Default 5000. */
   commandTimeoutMs?: number
+  /**
+   * `rediss://` only: PEM text (a string, or a Buffer as `fs.readFileSync` returns) of the
+   * CA certificates the server's certificate must chain to (instead of the public roots),
+   * and a client certificate with its private key for servers that ask for one. A value
+   * that is not PEM rejects `ERR_TASK_GUARD_INVALID_ARG` at open.
+   */
+  tls?: TlsOptions
   /** Shared stores: how often a waiting acquire looks again for a release made by another process, in ms. Default 100. */
   pollMs?: number
   /**

@@ -28,11 +28,51 @@ function freePort() {
   })
 }
 
-/** A running redis-server; `aof` turns on appendonly with appendfsync always. */
-async function startRedis({ aof = false, port, dir } = {}) {
+/**
+ * Certificates made here with openssl for a TLS redis-server: a CA, a server
+ * certificate it signed (for 127.0.0.1 and localhost), a client certificate it
+ * signed, and a second CA that signed nothing of these. Paths of PEM files.
+ */
+function makeCertificates(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'task-guard-tls-'))) {
+  const at = (f) => path.join(dir, f)
+  const openssl = (...args) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.stderr}`)
+  }
+  const ca = (name) => openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.pem`, '-days', '2', '-subj', `/CN=task-guard test ${name}`)
+  ca('ca')
+  ca('other-ca')
+  const signed = (name, usage) => {
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`)
+    fs.writeFileSync(at(`${name}.ext`), `subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=${usage}\n`)
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`)
+  }
+  signed('server', 'serverAuth')
+  signed('client', 'clientAuth')
+  return {
+    dir,
+    ca: at('ca.pem'),
+    otherCa: at('other-ca.pem'),
+    serverCert: at('server.pem'),
+    serverKey: at('server.key'),
+    clientCert: at('client.pem'),
+    clientKey: at('client.key'),
+  }
+}
+
+/**
+ * A running redis-server; `aof` turns on appendonly with appendfsync always.
+ * `tls` (certificates from makeCertificates) serves TLS only on the port, with
+ * `clientCerts` required when asked; its url is then `rediss://`.
+ */
+async function startRedis({ aof = false, port, dir, tls, clientCerts = false } = {}) {
   port ??= await freePort()
   dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'task-guard-redis-'))
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes']
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.serverCert, '--tls-key-file', tls.serverKey,
+        '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', clientCerts ? 'yes' : 'no']
+    : ['--port', String(port)]
+  const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes']
   args.push('--appendonly', aof ? 'yes' : 'no')
   if (aof) args.push('--appendfsync', 'always')
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -48,7 +88,7 @@ async function startRedis({ aof = false, port, dir } = {}) {
   return {
     port,
     dir,
-    url: `redis://127.0.0.1:${port}/0`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}/0`,
     pid: child.pid,
     /** Stops it (SIGTERM by default, SIGKILL for a crash) and waits for the exit. */
     async stop(signal = 'SIGTERM') {
@@ -58,4 +98,4 @@ async function startRedis({ aof = false, port, dir } = {}) {
   }
 }
 
-module.exports = { redisTest, startRedis, haveRedis }
+module.exports = { redisTest, startRedis, haveRedis, makeCertificates }

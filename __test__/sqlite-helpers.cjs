@@ -9,9 +9,10 @@ function tempDir() {
 }
 
 /** Runs a fixture script to completion; resolves with its stdout. */
-function runFixture(name, args) {
+/** Runs a fixture script; `env` is added to this process's environment. */
+function runFixture(name, args, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', name), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => (out += d))

@@ -7,6 +7,8 @@ const codes = Object.freeze({
   STORE_UNAVAILABLE: 'ERR_TASK_GUARD_STORE_UNAVAILABLE',
   STORE_CORRUPT: 'ERR_TASK_GUARD_STORE_CORRUPT',
   STORE_VERSION: 'ERR_TASK_GUARD_STORE_VERSION',
+  /** Native code panicked answering the call (a bug): refused, the process goes on. */
+  INTERNAL: 'ERR_TASK_GUARD_INTERNAL',
   /** Thrown on import when no native binary loads on this platform. */
   NO_BINARY: 'ERR_TASK_GUARD_NO_BINARY',
   /** The abort reason of a lease whose run was lost. */

@@ -11,8 +11,9 @@ const { DurableBackend } = require('./durable-backend')
 
 const OPEN_OPTIONS = new Set([
   'store', 'namespace', 'maxKeyBytes', 'defaultTtlMs', 'onStale', 'retentionMs', 'owner', 'durability', 'groupCommit', 'pollMs',
-  'connectTimeoutMs', 'commandTimeoutMs', 'clock',
+  'connectTimeoutMs', 'commandTimeoutMs', 'clock', 'tls',
 ])
+const TLS_OPTIONS = new Set(['ca', 'cert', 'key'])
 const ACQUIRE_OPTIONS = new Set(['owner', 'ttlMs', 'waitMs', 'signal', 'meta'])
 const RELEASE_OPTIONS = new Set(['error'])
 const HEARTBEAT_OPTIONS = new Set(['ttlMs'])
@@ -60,6 +61,7 @@ function parseOptions(options) {
       throw invalidArg("clock is for the memory store; a durable store keeps its store's clock (SQLite: the host's, Redis: the server's)")
     }
   }
+  const tls = parseTls(o.tls)
   const nativeOptions = {
     store: o.store,
     namespace: o.namespace,
@@ -72,8 +74,23 @@ function parseOptions(options) {
     groupCommit: o.groupCommit,
     connectTimeoutMs: o.connectTimeoutMs,
     commandTimeoutMs: o.commandTimeoutMs,
+    tls,
   }
   return { o, nativeOptions }
+}
+
+/** `tls: { ca, cert, key }`, each PEM text as a string or bytes (as `fs.readFileSync` gives). */
+function parseTls(tls) {
+  const t = v.options('tls', tls, TLS_OPTIONS)
+  if (t === undefined) return undefined
+  const pem = (name) => {
+    const x = t[name]
+    if (x === undefined) return undefined
+    if (typeof x === 'string') return v.string(`tls.${name}`, x)
+    if (ArrayBuffer.isView(x)) return Buffer.from(x.buffer, x.byteOffset, x.byteLength).toString('latin1')
+    throw invalidArg(`tls.${name} must be PEM text (a string or a Buffer), not ${v.describe(x)}`)
+  }
+  return { ca: pem('ca'), cert: pem('cert'), key: pem('key') }
 }
 
 /**

@@ -7,4 +7,5 @@
 #[cfg(not(test))]
 mod binding;
 pub mod engine;
+mod fault;
 pub mod store;

@@ -12,6 +12,7 @@ use crate::store::InspectFilter;
 
 pub fn key<'a>(settings: &Settings, key: &'a str) -> Result<std::borrow::Cow<'a, str>> {
     validate_key(key, settings.max_key_bytes)?;
+    crate::fault::inject("binding", key);
     Ok(storage_key(&settings.namespace, key))
 }
 

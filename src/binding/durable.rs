@@ -3,7 +3,7 @@
 //! threadsafe function call, so the JS thread wakes once per commit, not once
 //! per call.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use napi::bindgen_prelude::{External, Function};
@@ -12,14 +12,14 @@ use napi::{Env, Status};
 use napi_derive::napi;
 
 use super::commands;
-use super::errors::{closed, invalid, store_error, Code, Result};
+use super::errors::{closed, guarded, invalid, store_error, Code, Result};
 use super::options::{duration, NativeOptions, Settings, StoreUrl};
 use super::replies::{inspect_out, reply_out, CompletionOut, EventOut};
 use crate::engine::{events_of, release_events, Command, Reply};
 use crate::store::job::{Completion, Done, Job, JobKind};
 use crate::store::redis::RedisOptions;
 use crate::store::sqlite::SqliteOptions;
-use crate::store::{RedisStore, SqliteStore};
+use crate::store::{RedisStore, SqliteStore, StoreError};
 
 type OnDone = ThreadsafeFunction<Vec<Completion>, (), Vec<CompletionOut>, Status, false, true>;
 
@@ -55,67 +55,85 @@ pub fn durable_open(
     options: NativeOptions,
     on_done: Function<'_, Vec<CompletionOut>, ()>,
 ) -> Result<Handle> {
-    let settings = Settings::from_options(options)?;
-    if matches!(settings.store, StoreUrl::Memory) {
-        return Err(invalid(
-            "durableOpen is for durable stores; 'memory:' uses guardOpen",
-        ));
-    }
-    let namespace_len = commands::inspect_filter(&settings, None, None, None)?
-        .namespace_prefix
-        .len();
-    // Weak: an idle guard must not keep the process alive. The facade refs it
-    // (`durableRef`) while answers are outstanding.
-    let tsfn: OnDone = on_done
-        .build_threadsafe_function::<Vec<Completion>>()
-        .weak::<true>()
-        .callee_handled::<false>()
-        .build_callback(move |ctx| Ok(convert(ctx.value, namespace_len)))
-        .map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))?;
-    let on_done = Arc::new(Mutex::new(Some(tsfn)));
-    let deliver_to = on_done.clone();
-    let deliver = Box::new(move |batch: Vec<Completion>| {
-        if let Some(tsfn) = deliver_to.lock().expect("tsfn lock").as_ref() {
-            tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+    guarded(|| {
+        let settings = Settings::from_options(options)?;
+        if matches!(settings.store, StoreUrl::Memory) {
+            return Err(invalid(
+                "durableOpen is for durable stores; 'memory:' uses guardOpen",
+            ));
         }
-    });
-    let store = match &settings.store {
-        StoreUrl::Sqlite(path) => DurableStore::Sqlite(
-            SqliteStore::start(
-                SqliteOptions {
-                    path: path.clone(),
-                    durability: settings.durability,
-                    group_commit: settings.group_commit,
-                    policy: settings.policy.clone(),
-                },
-                deliver,
-            )
-            .map_err(|e| {
-                napi::Error::new(
-                    Code::StoreUnavailable,
-                    format!("cannot start the store thread: {e}"),
+        let namespace_len = commands::inspect_filter(&settings, None, None, None)?
+            .namespace_prefix
+            .len();
+        // Weak: an idle guard must not keep the process alive. The facade refs it
+        // (`durableRef`) while answers are outstanding.
+        let tsfn: OnDone = on_done
+            .build_threadsafe_function::<Vec<Completion>>()
+            .weak::<true>()
+            .callee_handled::<false>()
+            .build_callback(move |ctx| Ok(convert_guarded(ctx.value, namespace_len)))
+            .map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))?;
+        let on_done = Arc::new(Mutex::new(Some(tsfn)));
+        let deliver_to = on_done.clone();
+        let deliver = Box::new(move |batch: Vec<Completion>| {
+            let slot = deliver_to.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(tsfn) = slot.as_ref() {
+                tsfn.call(batch, ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        });
+        let store = match &settings.store {
+            StoreUrl::Sqlite(path) => DurableStore::Sqlite(
+                SqliteStore::start(
+                    SqliteOptions {
+                        path: path.clone(),
+                        durability: settings.durability,
+                        group_commit: settings.group_commit,
+                        policy: settings.policy.clone(),
+                    },
+                    deliver,
                 )
-            })?,
-        ),
-        StoreUrl::Redis(url) => DurableStore::Redis(
-            RedisStore::start(
-                RedisOptions {
-                    url: url.clone(),
-                    connect_timeout: Duration::from_millis(settings.connect_timeout_ms),
-                    command_timeout: Duration::from_millis(settings.command_timeout_ms),
-                    policy: settings.policy.clone(),
-                },
-                deliver,
-            )
-            .map_err(store_error)?,
-        ),
-        StoreUrl::Memory => unreachable!("refused above"),
-    };
-    Ok(External::new(Durable {
-        settings,
-        store: Mutex::new(Some(store)),
-        on_done,
+                .map_err(|e| {
+                    napi::Error::new(
+                        Code::StoreUnavailable,
+                        format!("cannot start the store thread: {e}"),
+                    )
+                })?,
+            ),
+            StoreUrl::Redis(url) => DurableStore::Redis(
+                RedisStore::start(
+                    RedisOptions {
+                        url: url.clone(),
+                        connect_timeout: Duration::from_millis(settings.connect_timeout_ms),
+                        command_timeout: Duration::from_millis(settings.command_timeout_ms),
+                        tls: settings.tls.clone(),
+                        policy: settings.policy.clone(),
+                    },
+                    deliver,
+                )
+                .map_err(store_error)?,
+            ),
+            StoreUrl::Memory => unreachable!("refused above"),
+        };
+        Ok(External::new(Durable {
+            settings,
+            store: Mutex::new(Some(store)),
+            on_done,
+        }))
+    })
+}
+
+/// `convert`, answering every call of the batch with the panic if it panics:
+/// the facade waits for each id it submitted.
+fn convert_guarded(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
+    let ids: Vec<u32> = batch.iter().map(|(id, _)| *id).collect();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        convert(batch, namespace_len)
     }))
+    .unwrap_or_else(|payload| {
+        let err = StoreError::from_panic(payload.as_ref());
+        let batch = ids.into_iter().map(|id| (id, Err(err.clone()))).collect();
+        convert(batch, namespace_len)
+    })
 }
 
 fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
@@ -177,7 +195,7 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
 
 impl Durable {
     fn submit(&self, id: u32, kind: JobKind) -> Result<()> {
-        let store = self.store.lock().expect("store lock");
+        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         match store.as_ref() {
             Some(s) if s.submit(Job { id, kind }) => Ok(()),
             Some(_) => Err(napi::Error::new(
@@ -203,7 +221,7 @@ pub fn durable_acquire(
     ttl_ms: Option<f64>,
     meta: Option<String>,
 ) -> Result<()> {
-    d.command(id, &key, commands::acquire(owner, ttl_ms, meta)?)
+    guarded(|| d.command(id, &key, commands::acquire(owner, ttl_ms, meta)?))
 }
 
 #[napi]
@@ -215,7 +233,7 @@ pub fn durable_release(
     status: u32,
     error: Option<String>,
 ) -> Result<()> {
-    d.command(id, &key, commands::release(run_id, status, error)?)
+    guarded(|| d.command(id, &key, commands::release(run_id, status, error)?))
 }
 
 #[napi]
@@ -226,7 +244,7 @@ pub fn durable_heartbeat(
     run_id: String,
     ttl_ms: Option<f64>,
 ) -> Result<()> {
-    d.command(id, &key, commands::heartbeat(run_id, ttl_ms)?)
+    guarded(|| d.command(id, &key, commands::heartbeat(run_id, ttl_ms)?))
 }
 
 #[napi]
@@ -237,7 +255,7 @@ pub fn durable_approve_retry(
     approved_by: Option<String>,
     reason: Option<String>,
 ) -> Result<()> {
-    d.command(id, &key, commands::approve(approved_by, reason)?)
+    guarded(|| d.command(id, &key, commands::approve(approved_by, reason)?))
 }
 
 #[napi]
@@ -248,7 +266,7 @@ pub fn durable_force_release(
     by: Option<String>,
     reason: Option<String>,
 ) -> Result<()> {
-    d.command(id, &key, commands::force(by, reason)?)
+    guarded(|| d.command(id, &key, commands::force(by, reason)?))
 }
 
 #[napi]
@@ -259,52 +277,79 @@ pub fn durable_inspect(
     state: Option<String>,
     limit: Option<f64>,
 ) -> Result<()> {
-    let filter = commands::inspect_filter(&d.settings, prefix, state, limit)?;
-    d.submit(id, JobKind::Inspect(filter))
+    guarded(|| {
+        let filter = commands::inspect_filter(&d.settings, prefix, state, limit)?;
+        d.submit(id, JobKind::Inspect(filter))
+    })
 }
 
 /// Keeps the process alive while answers are outstanding (`on`), or not.
 #[napi]
 #[allow(deprecated)] // napi_ref/unref_threadsafe_function is exactly this toggle.
 pub fn durable_ref(env: Env, d: &Handle, on: bool) -> Result<()> {
-    let mut slot = d.on_done.lock().expect("tsfn lock");
-    let Some(tsfn) = slot.as_mut() else {
-        return Ok(());
-    };
-    let r = if on {
-        tsfn.refer(&env)
-    } else {
-        tsfn.unref(&env)
-    };
-    r.map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))
+    guarded(|| {
+        let mut slot = d.on_done.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(tsfn) = slot.as_mut() else {
+            return Ok(());
+        };
+        let r = if on {
+            tsfn.refer(&env)
+        } else {
+            tsfn.unref(&env)
+        };
+        r.map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))
+    })
 }
 
 /// Lets go of the callback once the store's thread has exited (its last answer, the
 /// close, was delivered): no handle of this guard outlives `close()`.
 #[napi]
-pub fn durable_dispose(d: &Handle) {
-    drop(d.on_done.lock().expect("tsfn lock").take());
+pub fn durable_dispose(d: &Handle) -> Result<()> {
+    guarded(|| {
+        drop(
+            d.on_done
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        Ok(())
+    })
 }
 
 /// Stops taking jobs; those already submitted are still answered.
 #[napi]
-pub fn durable_close(d: &Handle) {
-    // Dropping the store drops its job sender; the writer thread drains what
-    // is queued, answers it and exits, without blocking this thread.
-    d.store.lock().expect("store lock").take();
+pub fn durable_close(d: &Handle) -> Result<()> {
+    guarded(|| {
+        // Dropping the store drops its job sender; the writer thread drains what
+        // is queued, answers it and exits, without blocking this thread.
+        d.store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        Ok(())
+    })
 }
 
 /// Moves this store's clock forward (SQLite). Redis reads the server's clock,
 /// which no client moves.
 #[napi]
 pub fn durable_advance_clock(d: &Handle, ms: f64) -> Result<()> {
-    let ms = duration("ms", ms, 0, i64::MAX as u64 >> 12)?;
-    match d.store.lock().expect("store lock").as_ref() {
-        Some(DurableStore::Sqlite(s)) => {
-            s.clock().advance(ms as i64);
-            Ok(())
+    guarded(|| {
+        let ms = duration("ms", ms, 0, i64::MAX as u64 >> 12)?;
+        match d
+            .store
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            Some(DurableStore::Sqlite(s)) => {
+                s.clock().advance(ms as i64);
+                Ok(())
+            }
+            Some(DurableStore::Redis(_)) => {
+                Err(invalid("the Redis store reads the server's clock"))
+            }
+            None => Err(closed()),
         }
-        Some(DurableStore::Redis(_)) => Err(invalid("the Redis store reads the server's clock")),
-        None => Err(closed()),
-    }
+    })
 }

@@ -8,6 +8,7 @@ pub enum Code {
     StoreUnavailable,
     StoreCorrupt,
     StoreVersion,
+    Internal,
 }
 
 impl AsRef<str> for Code {
@@ -18,6 +19,7 @@ impl AsRef<str> for Code {
             Code::StoreUnavailable => "ERR_TASK_GUARD_STORE_UNAVAILABLE",
             Code::StoreCorrupt => "ERR_TASK_GUARD_STORE_CORRUPT",
             Code::StoreVersion => "ERR_TASK_GUARD_STORE_VERSION",
+            Code::Internal => "ERR_TASK_GUARD_INTERNAL",
         }
     }
 }
@@ -44,6 +46,18 @@ pub fn store_error(e: StoreError) -> Error {
         StoreError::Unavailable(_) => Code::StoreUnavailable,
         StoreError::Corrupt(_) => Code::StoreCorrupt,
         StoreError::Version(_) => Code::StoreVersion,
+        StoreError::Internal(_) => Code::Internal,
     };
     napi::Error::new(code, e.to_string())
+}
+
+/// Runs a binding call; a panic in it becomes an `ERR_TASK_GUARD_INTERNAL`
+/// error for this call instead of unwinding into Node (which aborts).
+pub fn guarded<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        Err(napi::Error::new(
+            Code::Internal,
+            crate::store::panic_message(p.as_ref()),
+        ))
+    })
 }

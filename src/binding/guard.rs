@@ -4,7 +4,7 @@ use napi::bindgen_prelude::{Either, External, Float64Array};
 use napi_derive::napi;
 
 use super::commands;
-use super::errors::{closed, invalid, store_error, Result};
+use super::errors::{closed, guarded, invalid, store_error, Result};
 use super::options::{duration, NativeOptions, Settings, StoreUrl};
 use super::replies::*;
 use crate::engine::{events_of, release_events, AcquireReply, Command, Event, Reply, RunSummary};
@@ -34,25 +34,27 @@ type Handle = External<Guard>;
 
 #[napi]
 pub fn guard_open(options: NativeOptions, out: Float64Array) -> Result<Handle> {
-    let settings = Settings::from_options(options)?;
-    if !matches!(settings.store, StoreUrl::Memory) {
-        return Err(invalid(
-            "guardOpen is for the memory store; durable stores use durableOpen",
-        ));
-    }
-    if out.len() < 6 {
-        return Err(invalid("out must be a Float64Array of at least 6 numbers"));
-    }
-    Ok(External::new(Guard {
-        store: MemoryStore::new(settings.policy.retention_ms),
-        settings,
-        local: RefCell::new(Local {
-            out,
-            closed: false,
-            events_enabled: false,
-            events: Vec::new(),
-        }),
-    }))
+    guarded(|| {
+        let settings = Settings::from_options(options)?;
+        if !matches!(settings.store, StoreUrl::Memory) {
+            return Err(invalid(
+                "guardOpen is for the memory store; durable stores use durableOpen",
+            ));
+        }
+        if out.len() < 6 {
+            return Err(invalid("out must be a Float64Array of at least 6 numbers"));
+        }
+        Ok(External::new(Guard {
+            store: MemoryStore::new(settings.policy.retention_ms),
+            settings,
+            local: RefCell::new(Local {
+                out,
+                closed: false,
+                events_enabled: false,
+                events: Vec::new(),
+            }),
+        }))
+    })
 }
 
 impl Guard {
@@ -116,16 +118,18 @@ pub fn guard_acquire(
     ttl_ms: Option<f64>,
     meta: Option<String>,
 ) -> Result<Either<String, ReplyOut>> {
-    let cmd = commands::acquire(owner, ttl_ms, meta)?;
-    Ok(match g.execute(&key, cmd)?.reply {
-        Reply::Acquire(AcquireReply::Acquired {
-            run,
-            healed_from: None,
-        }) => Either::A(g.compact(run, RUN_ACQUIRED)),
-        Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
-            Either::A(g.compact(run, RUN_ALREADY_RUNNING))
-        }
-        other => Either::B(reply_out(other)),
+    guarded(|| {
+        let cmd = commands::acquire(owner, ttl_ms, meta)?;
+        Ok(match g.execute(&key, cmd)?.reply {
+            Reply::Acquire(AcquireReply::Acquired {
+                run,
+                healed_from: None,
+            }) => Either::A(g.compact(run, RUN_ACQUIRED)),
+            Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
+                Either::A(g.compact(run, RUN_ALREADY_RUNNING))
+            }
+            other => Either::B(reply_out(other)),
+        })
     })
 }
 
@@ -139,13 +143,15 @@ pub fn guard_release(
     status: u32,
     error: Option<String>,
 ) -> Result<u32> {
-    let cmd = commands::release(run_id.clone(), status, error)?;
-    let done = g.execute(&key, cmd)?;
-    let Reply::Release(reply) = done.reply else {
-        unreachable!("release answers with a release reply")
-    };
-    g.record_events(|| release_events(&reply, &run_id), &key, done.now);
-    Ok(g.with_out(|out| release_code(&reply, out)))
+    guarded(|| {
+        let cmd = commands::release(run_id.clone(), status, error)?;
+        let done = g.execute(&key, cmd)?;
+        let Reply::Release(reply) = done.reply else {
+            unreachable!("release answers with a release reply")
+        };
+        g.record_events(|| release_events(&reply, &run_id), &key, done.now);
+        Ok(g.with_out(|out| release_code(&reply, out)))
+    })
 }
 
 /// Answers 0 extended (expiresAt in `out`), 1 lost, 2 not_owner.
@@ -156,11 +162,13 @@ pub fn guard_heartbeat(
     run_id: String,
     ttl_ms: Option<f64>,
 ) -> Result<u32> {
-    let cmd = commands::heartbeat(run_id, ttl_ms)?;
-    let Reply::Heartbeat(reply) = g.execute(&key, cmd)?.reply else {
-        unreachable!("heartbeat answers with a heartbeat reply")
-    };
-    Ok(g.with_out(|out| heartbeat_code(&reply, out)))
+    guarded(|| {
+        let cmd = commands::heartbeat(run_id, ttl_ms)?;
+        let Reply::Heartbeat(reply) = g.execute(&key, cmd)?.reply else {
+            unreachable!("heartbeat answers with a heartbeat reply")
+        };
+        Ok(g.with_out(|out| heartbeat_code(&reply, out)))
+    })
 }
 
 #[napi]
@@ -170,8 +178,10 @@ pub fn guard_approve_retry(
     approved_by: Option<String>,
     reason: Option<String>,
 ) -> Result<ReplyOut> {
-    let cmd = commands::approve(approved_by, reason)?;
-    Ok(reply_out(g.execute(&key, cmd)?.reply))
+    guarded(|| {
+        let cmd = commands::approve(approved_by, reason)?;
+        Ok(reply_out(g.execute(&key, cmd)?.reply))
+    })
 }
 
 #[napi]
@@ -181,8 +191,10 @@ pub fn guard_force_release(
     by: Option<String>,
     reason: Option<String>,
 ) -> Result<ReplyOut> {
-    let cmd = commands::force(by, reason)?;
-    Ok(reply_out(g.execute(&key, cmd)?.reply))
+    guarded(|| {
+        let cmd = commands::force(by, reason)?;
+        Ok(reply_out(g.execute(&key, cmd)?.reply))
+    })
 }
 
 #[napi]
@@ -192,50 +204,62 @@ pub fn guard_inspect(
     state: Option<String>,
     limit: Option<f64>,
 ) -> Result<InspectOut> {
-    if g.local.borrow().closed {
-        return Err(closed());
-    }
-    let filter = commands::inspect_filter(&g.settings, prefix, state, limit)?;
-    Ok(inspect_out(g.store.inspect(&filter).map_err(store_error)?))
+    guarded(|| {
+        if g.local.borrow().closed {
+            return Err(closed());
+        }
+        let filter = commands::inspect_filter(&g.settings, prefix, state, limit)?;
+        Ok(inspect_out(g.store.inspect(&filter).map_err(store_error)?))
+    })
 }
 
 #[napi]
-pub fn guard_set_events_enabled(g: &Handle, on: bool) {
-    let mut local = g.local.borrow_mut();
-    local.events_enabled = on;
-    if !on {
-        local.events.clear();
-    }
+pub fn guard_set_events_enabled(g: &Handle, on: bool) -> Result<()> {
+    guarded(|| {
+        let mut local = g.local.borrow_mut();
+        local.events_enabled = on;
+        if !on {
+            local.events.clear();
+        }
+        Ok(())
+    })
 }
 
 /// Events recorded since the last call, oldest first.
 #[napi]
-pub fn guard_take_events(g: &Handle) -> Vec<EventOut> {
-    std::mem::take(&mut g.local.borrow_mut().events)
+pub fn guard_take_events(g: &Handle) -> Result<Vec<EventOut>> {
+    guarded(|| Ok(std::mem::take(&mut g.local.borrow_mut().events)))
 }
 
 #[napi]
-pub fn guard_close(g: &Handle) {
-    g.local.borrow_mut().closed = true;
+pub fn guard_close(g: &Handle) -> Result<()> {
+    guarded(|| {
+        g.local.borrow_mut().closed = true;
+        Ok(())
+    })
 }
 
 /// Sets this store's time to `ms` (the guard's `clock` option read it); the facade
 /// calls this before each call when the caller gave a clock.
 #[napi]
 pub fn guard_set_now(g: &Handle, ms: f64) -> Result<()> {
-    if !(0.0..=8.64e15).contains(&ms) {
-        return Err(invalid(format!(
-            "clock() must return a time in ms since the epoch, not {ms}"
-        )));
-    }
-    g.store.clock().set(ms.floor() as i64);
-    Ok(())
+    guarded(|| {
+        if !(0.0..=8.64e15).contains(&ms) {
+            return Err(invalid(format!(
+                "clock() must return a time in ms since the epoch, not {ms}"
+            )));
+        }
+        g.store.clock().set(ms.floor() as i64);
+        Ok(())
+    })
 }
 
 /// Moves this store's clock forward, so tests make runs stale without sleeping.
 #[napi]
 pub fn guard_advance_clock(g: &Handle, ms: f64) -> Result<()> {
-    let ms = duration("ms", ms, 0, i64::MAX as u64 >> 12)?;
-    g.store.clock().advance(ms as i64);
-    Ok(())
+    guarded(|| {
+        let ms = duration("ms", ms, 0, i64::MAX as u64 >> 12)?;
+        g.store.clock().advance(ms as i64);
+        Ok(())
+    })
 }

@@ -29,6 +29,18 @@ pub struct NativeOptions {
     pub connect_timeout_ms: Option<f64>,
     /// Redis: how long one command may take before the call is unavailable.
     pub command_timeout_ms: Option<f64>,
+    /// `rediss://`: whom to trust and who we are, as PEM text.
+    pub tls: Option<NativeTls>,
+}
+
+#[napi(object)]
+pub struct NativeTls {
+    /// CA certificates the server's certificate must chain to, instead of the
+    /// public roots.
+    pub ca: Option<String>,
+    /// A client certificate (chain) and its private key, for servers that ask for one.
+    pub cert: Option<String>,
+    pub key: Option<String>,
 }
 
 pub enum StoreUrl {
@@ -43,6 +55,7 @@ pub struct Settings {
     pub group_commit: bool,
     pub connect_timeout_ms: u64,
     pub command_timeout_ms: u64,
+    pub tls: Option<redis::TlsCertificates>,
     pub namespace: String,
     pub max_key_bytes: usize,
     pub policy: Policy,
@@ -168,8 +181,11 @@ impl Settings {
                 )))
             }
         };
+        let store = parse_store(o.store.as_deref().unwrap_or("memory:"))?;
+        let tls = o.tls.map(|t| tls_certificates(&store, t)).transpose()?;
         Ok(Settings {
-            store: parse_store(o.store.as_deref().unwrap_or("memory:"))?,
+            store,
+            tls,
             durability,
             group_commit: o.group_commit.unwrap_or(true),
             connect_timeout_ms: or_default(
@@ -191,4 +207,58 @@ impl Settings {
             policy,
         })
     }
+}
+
+/// Checks the PEM texts now, so a wrong file is refused at open, naming which.
+fn tls_certificates(store: &StoreUrl, t: NativeTls) -> Result<redis::TlsCertificates> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    if !matches!(store, StoreUrl::Redis(url) if url.starts_with("rediss://")) {
+        return Err(invalid(
+            "tls is for a Redis store over TLS: give a 'rediss://' URL",
+        ));
+    }
+    let certificates = |name: &str, pem: &str| -> Result<()> {
+        let found = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| invalid(format!("tls.{name} is not PEM certificates: {e}")))?;
+        if found.is_empty() {
+            return Err(invalid(format!(
+                "tls.{name} holds no certificate (expected PEM: -----BEGIN CERTIFICATE-----)"
+            )));
+        }
+        Ok(())
+    };
+    if let Some(ca) = &t.ca {
+        certificates("ca", ca)?;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca.as_bytes()).flatten() {
+            roots.add(cert).map_err(|e| {
+                invalid(format!(
+                    "tls.ca holds a certificate that cannot be a trust anchor: {e}"
+                ))
+            })?;
+        }
+    }
+    let client_tls = match (t.cert, t.key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => {
+            certificates("cert", &cert)?;
+            PrivateKeyDer::from_pem_slice(key.as_bytes())
+                .map_err(|e| invalid(format!("tls.key is not a PEM private key: {e}")))?;
+            Some(redis::ClientTlsConfig {
+                client_cert: cert.into_bytes(),
+                client_key: key.into_bytes(),
+            })
+        }
+        _ => {
+            return Err(invalid(
+                "tls.cert and tls.key go together: give both or neither",
+            ))
+        }
+    };
+    Ok(redis::TlsCertificates {
+        client_tls,
+        root_cert: t.ca.map(String::into_bytes),
+    })
 }

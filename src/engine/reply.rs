@@ -96,3 +96,38 @@ pub enum Reply {
     ApproveRetry(ApproveReply),
     ForceRelease(ForceReleaseReply),
 }
+
+impl RunSummary {
+    fn shift_times(&mut self, by: i64) {
+        self.started_at += by;
+        self.expires_at += by;
+    }
+}
+
+impl Reply {
+    /// Moves every time in the answer by `by` ms: stores measure on their own
+    /// clock and show times on the wall clock.
+    pub fn shift_times(&mut self, by: i64) {
+        if by == 0 {
+            return;
+        }
+        match self {
+            Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => {
+                run.shift_times(by);
+                if let Some(h) = healed_from {
+                    h.shift_times(by);
+                }
+            }
+            Reply::Acquire(AcquireReply::AlreadyRunning(run)) => run.shift_times(by),
+            Reply::Acquire(AcquireReply::AwaitingApproval { failed_at, .. }) => *failed_at += by,
+            Reply::Release(ReleaseReply::Released { ended_at, .. }) => *ended_at += by,
+            Reply::Heartbeat(HeartbeatReply::Extended { expires_at }) => *expires_at += by,
+            Reply::ApproveRetry(ApproveReply::Approved { approved_at, .. }) => *approved_at += by,
+            Reply::ForceRelease(ForceReleaseReply::Released { ended_at, .. }) => *ended_at += by,
+            Reply::Release(_)
+            | Reply::Heartbeat(_)
+            | Reply::ApproveRetry(_)
+            | Reply::ForceRelease(ForceReleaseReply::NotRunning) => {}
+        }
+    }
+}

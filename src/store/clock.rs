@@ -1,46 +1,256 @@
+//! The time leases are measured on. A wall-clock step (NTP, `date -s`, a VM
+//! resumed) must not make a live run stale nor keep a dead one alive, so a
+//! store's clock is the host's boot clock — it counts from boot, never steps,
+//! keeps counting through suspend and is the same for every process of the
+//! host — plus a base fixed once per boot, so its readings stay close to epoch
+//! milliseconds (run ids are UUID v7; times survive in the file). The wall
+//! clock is only used to show times: every time leaving a store is shifted by
+//! how far the wall clock now is from the store's clock.
+
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// No time set by the caller: read the wall clock.
+/// No time set by the caller: read the boot clock.
 const UNSET: i64 = i64::MIN;
 
-/// Wall-clock milliseconds, plus an offset that tests move forward to make runs
-/// stale without sleeping; or, for a memory store given a clock of the caller's,
-/// the time that clock last read (set before each call).
+/// A clock reading: `now` on the store's clock, and what to add to a time on
+/// that clock to show it on the wall clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Reading {
+    pub now: i64,
+    pub to_wall: i64,
+}
+
 #[derive(Debug)]
 pub struct Clock {
-    offset_ms: AtomicI64,
+    /// The store's time when the boot clock read 0.
+    base_ms: AtomicI64,
+    /// Moved forward by tests to make runs stale without sleeping.
+    advanced_ms: AtomicI64,
+    /// A memory store given a clock of the caller's: the time it last read
+    /// (set before each call). It is then the only clock, shown as it is.
     set_ms: AtomicI64,
+    /// The last `to_wall` handed out: two clocks read a moment apart and cut
+    /// to milliseconds differ by ±1 ms from one reading to the next, and a time
+    /// shown twice must read the same. Only a real step replaces it.
+    shown_to_wall: AtomicI64,
 }
 
 impl Default for Clock {
+    /// A clock for one process: based on the wall clock as it reads now.
     fn default() -> Self {
-        Clock {
-            offset_ms: AtomicI64::new(0),
-            set_ms: AtomicI64::new(UNSET),
-        }
+        Clock::with_base(wall_ms() - boot_ms())
     }
 }
 
 impl Clock {
+    pub fn with_base(base_ms: i64) -> Self {
+        Clock {
+            base_ms: AtomicI64::new(base_ms),
+            advanced_ms: AtomicI64::new(0),
+            set_ms: AtomicI64::new(UNSET),
+            shown_to_wall: AtomicI64::new(UNSET),
+        }
+    }
+
+    pub fn rebase(&self, base_ms: i64) {
+        self.base_ms.store(base_ms, Ordering::Relaxed);
+    }
+
     pub fn now(&self) -> i64 {
+        self.read().now
+    }
+
+    pub fn read(&self) -> Reading {
+        let advanced = self.advanced_ms.load(Ordering::Relaxed);
         let set = self.set_ms.load(Ordering::Relaxed);
         if set != UNSET {
-            return set + self.offset_ms.load(Ordering::Relaxed);
+            return Reading {
+                now: set + advanced,
+                to_wall: 0,
+            };
         }
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        wall + self.offset_ms.load(Ordering::Relaxed)
+        let unadvanced = self.base_ms.load(Ordering::Relaxed) + boot_ms();
+        // Tests that advance the clock see shown times advance with it, as
+        // they did when the store's clock was the wall clock.
+        let measured = wall_ms() - unadvanced;
+        let last = self.shown_to_wall.load(Ordering::Relaxed);
+        let to_wall = if last != UNSET && (measured - last).abs() <= 1 {
+            last
+        } else {
+            self.shown_to_wall.store(measured, Ordering::Relaxed);
+            measured
+        };
+        Reading {
+            now: unadvanced + advanced,
+            to_wall,
+        }
     }
 
     pub fn advance(&self, ms: i64) {
-        self.offset_ms.fetch_add(ms, Ordering::Relaxed);
+        self.advanced_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
     /// From now on the time is `ms` (the caller's clock), until set again.
     pub fn set(&self, ms: i64) {
         self.set_ms.store(ms.max(UNSET + 1), Ordering::Relaxed);
+    }
+}
+
+pub fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Milliseconds since the host booted, including time suspended; shared by
+/// every process of the host and never stepped.
+#[cfg(unix)]
+pub fn boot_ms() -> i64 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_BOOTTIME;
+    // Counts from boot and through sleep on macOS (CLOCK_UPTIME_RAW would not).
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC;
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // Cannot fail for a clock id the platform defines and a valid pointer.
+    unsafe { libc::clock_gettime(CLOCK, &mut ts) };
+    // The fields are narrower than i64 on 32-bit targets.
+    #[allow(clippy::unnecessary_cast)]
+    let ms = ts.tv_sec as i64 * 1000 + ts.tv_nsec as i64 / 1_000_000;
+    ms
+}
+
+#[cfg(windows)]
+pub fn boot_ms() -> i64 {
+    #[link(name = "kernel32")]
+    extern "system" {
+        fn GetTickCount64() -> u64;
+    }
+    // Milliseconds since boot, through sleep, system-wide.
+    unsafe { GetTickCount64() as i64 }
+}
+
+/// An identity of this boot of the host: a store's clock base holds until it
+/// changes. `None` where the platform does not say.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(target_os = "macos")]
+pub fn boot_id() -> Option<String> {
+    let mut buf = [0u8; 64];
+    let mut len = buf.len();
+    let name = c"kern.bootsessionuuid";
+    let rc = unsafe {
+        libc::sysctlbyname(
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return None;
+    }
+    let text = std::str::from_utf8(&buf[..len]).ok()?;
+    Some(text.trim_end_matches('\0').to_owned()).filter(|s| !s.is_empty())
+}
+
+#[cfg(windows)]
+pub fn boot_id() -> Option<String> {
+    #[link(name = "ntdll")]
+    extern "system" {
+        fn NtQuerySystemInformation(
+            class: u32,
+            info: *mut core::ffi::c_void,
+            len: u32,
+            returned: *mut u32,
+        ) -> i32;
+    }
+    // SystemBootEnvironmentInformation: a GUID made at each boot, then firmware type and flags.
+    const SYSTEM_BOOT_ENVIRONMENT_INFORMATION: u32 = 90;
+    let mut buf = [0u8; 32];
+    let mut returned = 0u32;
+    let status = unsafe {
+        NtQuerySystemInformation(
+            SYSTEM_BOOT_ENVIRONMENT_INFORMATION,
+            buf.as_mut_ptr().cast(),
+            buf.len() as u32,
+            &mut returned,
+        )
+    };
+    (status >= 0).then(|| buf[..16].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    windows
+)))]
+pub fn boot_id() -> Option<String> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_near_the_wall_clock_and_shows_wall_time() {
+        let c = Clock::default();
+        let r = c.read();
+        assert!((r.now - wall_ms()).abs() < 1000);
+        assert!((r.now + r.to_wall - wall_ms()).abs() < 50);
+    }
+
+    #[test]
+    fn a_stepped_wall_clock_moves_only_what_is_shown() {
+        // A base fixed an hour "earlier" stands for a wall clock stepped forward an hour since.
+        let c = Clock::with_base(wall_ms() - boot_ms() - 3_600_000);
+        let r = c.read();
+        assert!((wall_ms() - 3_600_000 - r.now).abs() < 1000);
+        assert!((r.now + r.to_wall - wall_ms()).abs() < 50);
+    }
+
+    #[test]
+    fn advancing_moves_now_and_shown_time_alike() {
+        let c = Clock::default();
+        let before = c.read();
+        c.advance(60_000);
+        let after = c.read();
+        assert!(after.now - before.now >= 60_000);
+        assert_eq!(after.to_wall / 100, before.to_wall / 100);
+    }
+
+    #[test]
+    fn a_callers_clock_is_shown_as_it_is() {
+        let c = Clock::default();
+        c.set(42);
+        assert_eq!(
+            c.read(),
+            Reading {
+                now: 42,
+                to_wall: 0
+            }
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn this_host_has_a_boot_identity_and_a_boot_clock() {
+        assert_eq!(boot_id().unwrap().len(), 36);
+        let a = boot_ms();
+        assert!(a > 0 && boot_ms() >= a);
     }
 }

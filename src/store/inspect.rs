@@ -1,3 +1,4 @@
+use super::Reading;
 use crate::engine::{view, Counts, DerivedState, GuardView, Record};
 
 /// What `inspect` asks for, owned so it can travel to a store's thread.
@@ -18,6 +19,7 @@ impl InspectFilter {
 
 #[derive(Clone, Debug)]
 pub struct Inspection {
+    /// Times are on the wall clock once `shown`.
     pub now: i64,
     /// Keys without the namespace, sorted.
     pub guards: Vec<(String, GuardView)>,
@@ -48,5 +50,24 @@ pub fn collect<'a>(
         now,
         guards,
         counts,
+    }
+}
+
+impl Inspection {
+    /// The guards as callers see them: times on the wall clock.
+    pub fn shown(mut self, at: Reading) -> Inspection {
+        let by = at.to_wall;
+        self.now += by;
+        for (_, v) in &mut self.guards {
+            v.started_at += by;
+            v.expires_at += by;
+            if let Some(t) = &mut v.failed_at {
+                *t += by;
+            }
+            if let Some(t) = &mut v.approved_at {
+                *t += by;
+            }
+        }
+        self
     }
 }

@@ -76,7 +76,9 @@ impl Store for MemoryStore {
         policy: &Policy,
     ) -> Result<Executed, StoreError> {
         let mut shard = self.shard(key).lock();
-        let now = self.clock.now();
+        crate::fault::inject("store", key);
+        let at = self.clock.read();
+        let now = at.now;
         let mut ctx = Context {
             now,
             policy,
@@ -101,14 +103,12 @@ impl Store for MemoryStore {
                 self.sweep(&mut shard, now);
             }
         }
-        Ok(Executed {
-            reply: applied.reply,
-            now,
-        })
+        Ok(Executed::shown(applied.reply, at))
     }
 
     fn inspect(&self, filter: &InspectFilter) -> Result<Inspection, StoreError> {
-        let now = self.clock.now();
+        let at = self.clock.read();
+        let now = at.now;
         let prefix = filter.full_prefix();
         let mut found = Vec::new();
         for shard in &self.shards {
@@ -119,11 +119,7 @@ impl Store for MemoryStore {
                 }
             }
         }
-        Ok(collect(
-            found.iter().map(|(k, r)| (k.as_str(), r)),
-            filter,
-            now,
-        ))
+        Ok(collect(found.iter().map(|(k, r)| (k.as_str(), r)), filter, now).shown(at))
     }
 }
 

@@ -10,8 +10,8 @@ pub mod redis;
 pub mod sqlite;
 
 pub use self::redis::RedisStore;
-pub use clock::Clock;
-pub use error::StoreError;
+pub use clock::{Clock, Reading};
+pub use error::{panic_message, StoreError};
 pub use inspect::{collect, InspectFilter, Inspection};
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
@@ -19,9 +19,22 @@ pub use sqlite::SqliteStore;
 use crate::engine::{Command, Policy, Reply};
 
 pub struct Executed {
+    /// Times in it are on the wall clock, as callers see them.
     pub reply: Reply,
-    /// The store's clock reading the command was applied at.
+    /// When the command was applied, on the wall clock (for events).
     pub now: i64,
+}
+
+impl Executed {
+    /// The answer as callers see it: the engine's times, taken on the store's
+    /// clock, shown on the wall clock.
+    pub fn shown(mut reply: Reply, at: Reading) -> Executed {
+        reply.shift_times(at.to_wall);
+        Executed {
+            reply,
+            now: at.now + at.to_wall,
+        }
+    }
 }
 
 pub trait Store: Send + Sync {

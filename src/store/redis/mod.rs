@@ -13,16 +13,18 @@ mod keys;
 mod scripts;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Client};
 use tokio::sync::mpsc;
 
 pub use keys::{guard_key, scan_pattern, storage_key_of};
 
-use super::job::{Completion, Deliver, Done, Job, JobKind, CLOSED_ID, OPEN_ID};
+use super::job::{Answers, Completion, Deliver, Done, Job, JobKind, OPEN_ID};
 use super::{collect, new_run_id, Executed, InspectFilter, StoreError};
 use crate::engine::{apply, Command, Context, Policy, Record};
 
@@ -34,6 +36,8 @@ pub struct RedisOptions {
     pub url: String,
     pub connect_timeout: Duration,
     pub command_timeout: Duration,
+    /// For `rediss://`: a CA to verify the server against, a client certificate.
+    pub tls: Option<redis::TlsCertificates>,
     pub policy: Policy,
 }
 
@@ -54,19 +58,25 @@ struct View {
 
 impl View {
     fn saw(&self, key: &str, text: Option<String>, server_now: i64) {
-        let mut records = self.records.lock().expect("view lock");
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
         if records.len() >= MAX_CACHED {
             records.clear();
         }
         records.insert(key.to_owned(), text);
-        *self.clock.lock().expect("view lock") = Some((server_now, Instant::now()));
+        *self.clock.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((server_now, Instant::now()));
     }
 
     /// The record as last seen and the server's time now, as far as this guard
     /// knows; a millisecond early, so the guess is not ahead of the server.
     fn guess(&self, key: &str) -> Option<(Option<String>, i64)> {
-        let (at, when) = (*self.clock.lock().expect("view lock"))?;
-        let text = self.records.lock().expect("view lock").get(key)?.clone();
+        let (at, when) = (*self.clock.lock().unwrap_or_else(PoisonError::into_inner))?;
+        let text = self
+            .records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)?
+            .clone();
         Some((text, at + when.elapsed().as_millis() as i64 - 1))
     }
 }
@@ -75,8 +85,14 @@ impl RedisStore {
     /// Checks the URL now; connects on the store's thread, answering job
     /// `OPEN_ID` with `Done::Opened` or why not.
     pub fn start(options: RedisOptions, deliver: Deliver) -> Result<Self, StoreError> {
-        let client = Client::open(options.url.as_str())
-            .map_err(|e| StoreError::Unavailable(format!("bad Redis URL: {e}")))?;
+        if options.url.starts_with("rediss://") {
+            install_tls_provider();
+        }
+        let client = match &options.tls {
+            None => Client::open(options.url.as_str()),
+            Some(certs) => Client::build_with_tls(options.url.as_str(), certs.clone()),
+        }
+        .map_err(|e| StoreError::Unavailable(format!("bad Redis URL: {e}")))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -84,7 +100,23 @@ impl RedisStore {
             .map_err(|e| StoreError::Unavailable(format!("cannot start the store runtime: {e}")))?;
         std::thread::Builder::new()
             .name("task-guard-redis".into())
-            .spawn(move || runtime.block_on(serve(client, options, rx, deliver)))
+            .spawn(move || {
+                let answers = Arc::new(Answers::new(deliver));
+                let mut jobs = rx;
+                let served = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    runtime.block_on(serve(client, options, &mut jobs, answers.clone()))
+                }));
+                drop(runtime);
+                if let Err(payload) = served {
+                    // A bug. Every caller still gets an answer: this guard
+                    // refuses from now on, others are unaffected.
+                    let err = answers.panicked(payload.as_ref());
+                    while let Some(job) = jobs.blocking_recv() {
+                        answers.send(vec![(job.id, Err(err.clone()))]);
+                    }
+                    answers.closed();
+                }
+            })
             .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
         Ok(RedisStore { jobs: Some(tx) })
     }
@@ -100,6 +132,16 @@ impl Drop for RedisStore {
     }
 }
 
+/// rustls needs a process-wide crypto provider and panics when it cannot pick
+/// one; ours is named here, once, before any TLS connection is made.
+fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err: one is installed already (by this addon, as ring too): fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(format!("Redis: {e}"))
 }
@@ -107,9 +149,10 @@ fn unavailable(e: redis::RedisError) -> StoreError {
 async fn serve(
     client: Client,
     options: RedisOptions,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
-    deliver: Deliver,
+    jobs: &mut mpsc::UnboundedReceiver<Job>,
+    answers: Arc<Answers>,
 ) {
+    crate::fault::inject("open", &options.url);
     let config = ConnectionManagerConfig::new()
         .set_connection_timeout(Some(options.connect_timeout))
         .set_response_timeout(Some(options.command_timeout))
@@ -117,43 +160,51 @@ async fn serve(
     let conn = match ConnectionManager::new_with_config(client, config).await {
         Ok(c) => c,
         Err(e) => {
-            deliver(vec![(OPEN_ID, Err(unavailable(e)))]);
-            return deliver(vec![(CLOSED_ID, Ok(Done::Closed))]);
+            answers.send(vec![(OPEN_ID, Err(unavailable(e)))]);
+            return answers.closed();
         }
     };
-    deliver(vec![(OPEN_ID, Ok(Done::Opened))]);
+    answers.send(vec![(OPEN_ID, Ok(Done::Opened))]);
 
     // Answers are gathered and delivered in batches: one JS wake-up for all
     // that finished while the previous batch was being delivered.
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Completion>();
-    let delivering = tokio::spawn(async move {
-        while let Some(first) = done_rx.recv().await {
-            let mut batch = vec![first];
-            while let Ok(more) = done_rx.try_recv() {
-                batch.push(more);
+    let delivering = {
+        let answers = answers.clone();
+        tokio::spawn(async move {
+            while let Some(first) = done_rx.recv().await {
+                let mut batch = vec![first];
+                while let Ok(more) = done_rx.try_recv() {
+                    batch.push(more);
+                }
+                answers.send(batch);
             }
-            deliver(batch);
-        }
-        deliver
-    });
+        })
+    };
     let view = Arc::new(View::default());
     let mut running = tokio::task::JoinSet::new();
     while let Some(job) = jobs.recv().await {
+        answers.took(job.id);
+        if let JobKind::Command { key, .. } = &job.kind {
+            crate::fault::inject("thread", key);
+        }
         let conn = conn.clone();
         let policy = options.policy.clone();
         let done = done_tx.clone();
         let view = view.clone();
         running.spawn(async move {
-            let answer = run(conn, job.kind, &policy, &view).await;
+            let answer = AssertUnwindSafe(run(conn, job.kind, &policy, &view))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|payload| Err(StoreError::from_panic(payload.as_ref())));
             let _ = done.send((job.id, answer));
         });
         while running.try_join_next().is_some() {}
     }
     while running.join_next().await.is_some() {}
     drop(done_tx);
-    if let Ok(deliver) = delivering.await {
-        deliver(vec![(CLOSED_ID, Ok(Done::Closed))]);
-    }
+    let _ = delivering.await;
+    answers.closed();
 }
 
 async fn run(
@@ -175,6 +226,7 @@ async fn execute(
     policy: &Policy,
     view: &View,
 ) -> Result<Done, StoreError> {
+    crate::fault::inject("store", &key);
     let redis_key = guard_key(&key);
     let released_run = match &command {
         Command::Release(r) => Some(r.run_id.clone()),

@@ -4,7 +4,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::engine::{apply, Command, Context, Policy, Record};
 use crate::store::job::{Completion, Done, Job, JobKind};
-use crate::store::{collect, new_run_id, Clock, Executed, StoreError};
+use crate::store::{collect, new_run_id, Clock, Executed, Reading, StoreError};
 
 pub fn run(
     conn: &mut Connection,
@@ -35,7 +35,8 @@ fn run_in_tx(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Read the clock only once this process holds the write lock, so commits
     // from several processes carry times in commit order.
-    let now = clock.now();
+    let at = clock.read();
+    let now = at.now;
     let fence_floor: i64 = tx.query_row(
         "SELECT value FROM meta WHERE name = 'fence_floor'",
         [],
@@ -55,6 +56,7 @@ fn run_in_tx(
                         Command::Release(r) => Some(r.run_id.clone()),
                         _ => None,
                     };
+                    crate::fault::inject("store", &key);
                     let text: Option<String> = load.query_row([&key], |r| r.get(0)).optional()?;
                     let mut rec = match text.map(|t| serde_json::from_str::<Record>(&t)) {
                         None => Record::default(),
@@ -87,15 +89,12 @@ fn run_in_tx(
                         ])?;
                     }
                     Ok(Done::Executed {
-                        executed: Executed {
-                            reply: applied.reply,
-                            now,
-                        },
+                        executed: Executed::shown(applied.reply, at),
                         key,
                         released_run,
                     })
                 }
-                JobKind::Inspect(filter) => inspect(&tx, &filter, now),
+                JobKind::Inspect(filter) => inspect(&tx, &filter, at),
             };
             out.push((job.id, answer));
         }
@@ -110,7 +109,7 @@ fn run_in_tx(
 fn inspect(
     tx: &rusqlite::Transaction,
     filter: &crate::store::InspectFilter,
-    now: i64,
+    at: Reading,
 ) -> Result<Done, StoreError> {
     let prefix = filter.full_prefix();
     let read = || -> rusqlite::Result<Vec<(String, String)>> {
@@ -127,11 +126,9 @@ fn inspect(
             .map_err(|e| StoreError::Corrupt(format!("record of {key:?} is unreadable: {e}")))?;
         records.push((key, rec));
     }
-    Ok(Done::Inspected(collect(
-        records.iter().map(|(k, r)| (k.as_str(), r)),
-        filter,
-        now,
-    )))
+    Ok(Done::Inspected(
+        collect(records.iter().map(|(k, r)| (k.as_str(), r)), filter, at.now).shown(at),
+    ))
 }
 
 /// Deletes idle records past retention, first raising the store's fence floor

@@ -4,8 +4,10 @@
 //! never touches the file and concurrent callers share each fsync.
 
 mod batch;
+mod epoch;
 mod schema;
 
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -13,8 +15,8 @@ use std::time::{Duration, Instant};
 
 pub use schema::{Durability, SCHEMA_VERSION};
 
-use super::job::{Deliver, Done, Job, CLOSED_ID, OPEN_ID};
-use super::Clock;
+use super::job::{Answers, Deliver, Done, Job, JobKind, OPEN_ID};
+use super::{Clock, StoreError};
 use crate::engine::Policy;
 
 /// Most jobs in one transaction; bounds how long one commit holds the lock.
@@ -69,34 +71,75 @@ impl Drop for SqliteStore {
 }
 
 fn writer(options: SqliteOptions, jobs: Receiver<Job>, deliver: Deliver, clock: Arc<Clock>) {
-    let mut conn = match schema::open(&options.path, options.durability) {
+    let answers = Answers::new(deliver);
+    let served = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        serve(&options, &jobs, &answers, &clock);
+    }));
+    if let Err(payload) = served {
+        // A bug; the file is left to SQLite's rollback. Every caller still gets
+        // an answer: this guard refuses from now on, others are unaffected.
+        let err = answers.panicked(payload.as_ref());
+        while let Ok(job) = jobs.recv() {
+            answers.send(vec![(job.id, Err(err.clone()))]);
+        }
+        answers.closed();
+    }
+}
+
+fn serve(options: &SqliteOptions, jobs: &Receiver<Job>, answers: &Answers, clock: &Clock) {
+    crate::fault::inject("open", &options.path.to_string_lossy());
+    let opened = schema::open(&options.path, options.durability).and_then(|mut conn| {
+        let base = epoch::anchor(&mut conn).map_err(|e| schema::classify(e, &options.path))?;
+        clock.rebase(base);
+        Ok(conn)
+    });
+    let mut conn = match opened {
         Ok(c) => c,
         Err(e) => {
-            deliver(vec![(OPEN_ID, Err(e))]);
-            return deliver(vec![(CLOSED_ID, Ok(Done::Closed))]);
+            answers.send(vec![(OPEN_ID, Err(e))]);
+            return answers.closed();
         }
     };
-    deliver(vec![(OPEN_ID, Ok(Done::Opened))]);
+    answers.send(vec![(OPEN_ID, Ok(Done::Opened))]);
     let max = if options.group_commit { MAX_BATCH } else { 1 };
     let mut last_purge = Instant::now() - PURGE_EVERY;
     while let Ok(first) = jobs.recv() {
+        answers.took(first.id);
         let mut batch = vec![first];
         while batch.len() < max {
             match jobs.try_recv() {
-                Ok(j) => batch.push(j),
+                Ok(j) => {
+                    answers.took(j.id);
+                    batch.push(j)
+                }
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        for job in &batch {
+            if let JobKind::Command { key, .. } = &job.kind {
+                crate::fault::inject("thread", key);
             }
         }
         let purge = last_purge.elapsed() >= PURGE_EVERY;
         if purge {
             last_purge = Instant::now();
         }
-        deliver(batch::run(&mut conn, batch, &options.policy, &clock, purge));
+        let ids: Vec<u32> = batch.iter().map(|j| j.id).collect();
+        // A panic inside a batch rolls its transaction back (the transaction
+        // is dropped unwinding): none of its answers may stand.
+        let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            batch::run(&mut conn, batch, &options.policy, clock, purge)
+        }))
+        .unwrap_or_else(|payload| {
+            let err = StoreError::from_panic(payload.as_ref());
+            ids.into_iter().map(|id| (id, Err(err.clone()))).collect()
+        });
+        answers.send(done);
     }
     // Closing checkpoints the WAL and removes its files: only then is the
     // store closed for anyone who wants to copy or delete the file.
     drop(conn);
-    deliver(vec![(CLOSED_ID, Ok(Done::Closed))]);
+    answers.closed();
 }
 
 #[cfg(test)]

@@ -107,3 +107,53 @@ fn foreign_and_newer_files_are_refused_untouched() {
     let (_s, rx) = start(&path, true);
     assert!(matches!(opened(&rx), Err(StoreError::Version(_))));
 }
+
+fn acquire_answer(store: &SqliteStore, rx: &mpsc::Receiver<Completion>) -> AcquireReply {
+    assert!(store.submit(acquire_job(1)));
+    match rx.recv().unwrap().1 {
+        Ok(Done::Executed { executed, .. }) => match executed.reply {
+            Reply::Acquire(r) => r,
+            r => panic!("{r:?}"),
+        },
+        _ => panic!("the acquire failed"),
+    }
+}
+
+fn close(store: SqliteStore, rx: &mpsc::Receiver<Completion>) {
+    drop(store);
+    while rx.recv().unwrap().0 != CLOSED_ID {}
+}
+
+#[test]
+fn runs_of_an_earlier_boot_are_stale_and_the_same_boot_keeps_its_runs() {
+    let path = temp_file("boot.db");
+    let (s, rx) = start(&path, true);
+    opened(&rx).unwrap();
+    let AcquireReply::Acquired { run, .. } = acquire_answer(&s, &rx) else {
+        panic!()
+    };
+    close(s, &rx);
+
+    // Reopened in the same boot: the 60 s run still runs.
+    let (s, rx) = start(&path, true);
+    opened(&rx).unwrap();
+    assert!(
+        matches!(acquire_answer(&s, &rx), AcquireReply::AlreadyRunning(r) if r.run_id == run.run_id)
+    );
+    close(s, &rx);
+
+    // The file last saw another boot: the reboot ended that run's holder.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("UPDATE meta SET value = value + 1 WHERE name = 'clock_boot';")
+        .unwrap();
+    let (s, rx) = start(&path, true);
+    opened(&rx).unwrap();
+    match acquire_answer(&s, &rx) {
+        AcquireReply::Acquired { healed_from, .. } => {
+            assert_eq!(healed_from.unwrap().run_id, run.run_id)
+        }
+        r => panic!("{r:?}"),
+    }
+    close(s, &rx);
+}
