@@ -125,7 +125,7 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
         }
         return { handled: true, text: refusal }
       }
-      held.hold(`turn:${key}:${run.runId}`, run, { sessionKey, holdUntil: Date.now() + maxTurnMs })
+      held.hold(`turn:${key}:${run.runId}`, run, { sessionKey, holdForMs: maxTurnMs })
       return undefined
     },
 
@@ -158,7 +158,7 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
         if ((g.state !== 'running' && g.state !== 'stale') || m?.kind !== 'turn' || m.sessionKey !== sessionKey) continue
         if (m.gateway !== origin.gateway || m.process === origin.process) continue
         const beat = await guard.heartbeat(g.key, g.runId)
-        if (beat.status === 'extended') held.hold(`turn:${g.key}:${g.runId}`, g, { sessionKey, resumedBy: ctx.runId, holdUntil: Date.now() + maxTurnMs })
+        if (beat.status === 'extended') held.hold(`turn:${g.key}:${g.runId}`, g, { sessionKey, resumedBy: ctx.runId, holdForMs: maxTurnMs })
       }
       return undefined
     },

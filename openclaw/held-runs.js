@@ -26,9 +26,16 @@ class HeldRuns {
     return this.#byId.size
   }
 
-  /** Holds `run` (an acquire answer) under `id` until {@link take}. */
+  /**
+   * Holds `run` (an acquire answer) under `id` until {@link take}; `holdForMs`: give up
+   * on hearing how it ended after that long, measured on the monotonic clock (a
+   * wall-clock step must not end every held run at once).
+   */
   hold(id, run, info = {}) {
-    this.#byId.set(id, { key: run.key, runId: run.runId, startedAt: run.startedAt, ...info })
+    const { holdForMs, ...rest } = info
+    const entry = { key: run.key, runId: run.runId, startedAt: run.startedAt, ...rest }
+    if (holdForMs !== undefined) entry.holdUntil = performance.now() + holdForMs
+    this.#byId.set(id, entry)
     if (this.#timer === null) {
       this.#timer = setInterval(() => this.beat(), this.#heartbeatMs)
       this.#timer.unref()
@@ -122,7 +129,7 @@ class HeldRuns {
 
   /** One heartbeat round (the timer's; public for hosts and tests that drive time themselves). */
   async beat() {
-    const now = Date.now()
+    const now = performance.now()
     await Promise.all(
       this.entries().map(async ([id, held]) => {
         if (held.probe !== undefined && held.releasing === undefined && (await this.#probeOne(id, held))) return

@@ -62,7 +62,7 @@ function createSpawnGuard({ getGuard, held, ttlMs, acceptTimeoutMs = 120_000, or
       })
       if (refusal !== undefined) return { block: true, blockReason: refusal }
       // Until OpenClaw reports the spawn accepted; the key is unique while we hold it.
-      held.hold(`spawn:${key}`, run, { toolCallId: callId(event, ctx), holdUntil: Date.now() + acceptTimeoutMs, onExpire: 'cancelled' })
+      held.hold(`spawn:${key}`, run, { toolCallId: callId(event, ctx), holdForMs: acceptTimeoutMs, onExpire: 'cancelled' })
       return undefined
     },
 

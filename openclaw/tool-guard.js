@@ -61,7 +61,7 @@ function createToolGuard({ getGuard, held, rules, ttlMs, resultTimeoutMs = 24 * 
         hintFor,
       )
       if (refusal !== undefined) return { block: true, blockReason: refusal }
-      held.hold(`tool:${key}`, run, { toolCallId: callId(event, ctx), holdUntil: Date.now() + resultTimeoutMs, onExpire: 'cancelled' })
+      held.hold(`tool:${key}`, run, { toolCallId: callId(event, ctx), holdForMs: resultTimeoutMs, onExpire: 'cancelled' })
       return undefined
     },
 
