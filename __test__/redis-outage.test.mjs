@@ -40,14 +40,23 @@ test('redis stops: calls reject with ERR_TASK_GUARD_STORE_UNAVAILABLE; back up, 
   await again.stop()
 })
 
-test('redis killed mid-load, restarted from its AOF: no false grant, no lost failure, no double grant', { ...opts, timeout: 60_000 }, async () => {
+test('redis killed mid-load, restarted from its AOF: no false grant, no lost failure, no double grant', { ...opts, timeout: 60_000 }, async (t) => {
   const server = await redis.startRedis({ aof: true })
   const g = await TaskGuard.open({ store: server.url, connectTimeoutMs: 500, commandTimeoutMs: 1000 })
+  let restarted
+  let stop = false
+  // Whether the test passes or fails, nothing it started outlives it (a failed
+  // assertion must not leave the workers looping and the process running).
+  t.after(async () => {
+    stop = true
+    await g.close().catch(() => {})
+    await server.stop('SIGKILL')
+    await restarted?.stop()
+  })
   const grants = new Map() // runId -> { key, released: 'confirmed' | 'unknown' | null }
   const failedConfirmed = new Map() // key -> runId
   const otherErrors = []
   let unavailable = 0
-  let stop = false
   let onUnavailable
   const enoughErrors = new Promise((resolve) => (onUnavailable = () => ++unavailable === 50 && resolve()))
   let n = 0
@@ -83,7 +92,7 @@ test('redis killed mid-load, restarted from its AOF: no false grant, no lost fai
   await workers
   assert.deepEqual(otherErrors, [])
 
-  const restarted = await redis.startRedis({ aof: true, port: server.port, dir: server.dir })
+  restarted = await redis.startRedis({ aof: true, port: server.port, dir: server.dir })
   // Every failure the guard confirmed is still a failure, awaiting approval.
   for (const [key, runId] of failedConfirmed) {
     const r = await eventually(() => g.acquire(key))
@@ -116,6 +125,4 @@ test('redis killed mid-load, restarted from its AOF: no false grant, no lost fai
   }
   assert.ok(grants.size > 50, `${grants.size} grants`)
   assert.ok(held + unanswered > 0, 'the kill caught runs in flight')
-  await g.close()
-  await restarted.stop()
 })
