@@ -49,7 +49,9 @@ impl Clock {
             base_ms: AtomicI64::new(base_ms),
             advanced_ms: AtomicI64::new(0),
             set_ms: AtomicI64::new(UNSET),
-            shown_to_wall: AtomicI64::new(UNSET),
+            // A base is set so the store's clock reads as the wall clock does:
+            // until a step, nothing is shifted.
+            shown_to_wall: AtomicI64::new(0),
         }
     }
 
@@ -75,7 +77,7 @@ impl Clock {
         // they did when the store's clock was the wall clock.
         let measured = wall_ms() - unadvanced;
         let last = self.shown_to_wall.load(Ordering::Relaxed);
-        let to_wall = if last != UNSET && (measured - last).abs() <= 1 {
+        let to_wall = if (measured - last).abs() <= 1 {
             last
         } else {
             self.shown_to_wall.store(measured, Ordering::Relaxed);
