@@ -200,12 +200,17 @@ export type ForceReleaseResult =
 
 export type GuardState = 'running' | 'stale' | 'failed' | 'approved'
 
-export interface InspectOptions {
+export interface GuardsOptions {
   /** Only keys starting with this. */
   prefix?: string
   state?: GuardState
-  /** At most this many guards (sorted by key). */
+}
+
+export interface InspectOptions extends GuardsOptions {
+  /** Guards in this page (sorted by key): default 100, at most 1000; 0 answers counts only. */
   limit?: number
+  /** The previous page's `next`, to get the page after it (same `prefix` and `state`). */
+  after?: string | null
 }
 
 export interface GuardInfo {
@@ -228,9 +233,12 @@ export interface GuardInfo {
 export interface Inspection {
   /** The store's clock when it was read. */
   now: number
+  /** One page, in key order (Redis: SCAN order across pages, key order within one). */
   guards: GuardInfo[]
-  /** Per state over every guard matching `prefix` (before `state` and `limit`). */
+  /** Per state over every guard matching `prefix` (before `state` and paging). */
   counts: Record<GuardState, number>
+  /** Pass as `after` for the next page; null when this page is the last. */
+  next: string | null
 }
 
 /** A granted run as `acquire` answers it and `run()` hands it to its task. */
@@ -303,7 +311,13 @@ export declare class TaskGuard {
   approveRetry(key: string, options?: ApproveRetryOptions): Promise<ApproveRetryResult>
   /** Operator action: ends a running or stale run whose owner is gone, recorded as forced; that owner later gets `lost`. */
   forceRelease(key: string, options?: ForceReleaseOptions): Promise<ForceReleaseResult>
+  /** One page of guards with counts per state; `next` is the cursor of the page after it. */
   inspect(options?: InspectOptions): Promise<Inspection>
+  /**
+   * Every guard matching `options`, page by page: `for await (const g of guard.guards({ prefix }))`.
+   * Throws `ERR_TASK_GUARD_INVALID_ARG` at once for bad options.
+   */
+  guards(options?: GuardsOptions): AsyncGenerator<GuardInfo, void, undefined>
   /** Acquires, calls `fn(lease)` with heartbeats, releases by outcome (rethrowing fn's error); a conflict is returned without calling `fn`. */
   run<T>(key: string, fn: (lease: Lease) => T | Promise<T>, options?: RunOptions): Promise<Completed<T> | Conflict>
   /** Subscribes to guard events; returns the unsubscribe function. Listeners never keep the process alive. */

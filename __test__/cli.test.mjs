@@ -39,6 +39,31 @@ test('cli inspect: a table of guards, and JSON with --json', async () => {
   assert.deepEqual(parsed.counts, { running: 1, stale: 0, failed: 1, approved: 0 })
 })
 
+test('cli inspect pages: --limit and --after, the next command on the last line, --all, next in --json', async () => {
+  const file = path.join(helpers.tempDir(), 'guards.db')
+  const store = `sqlite:${file}`
+  const g = await TaskGuard.open({ store })
+  for (let i = 0; i < 5; i++) await g.acquire(`s::t${i}`, { owner: 'o' })
+  await g.close()
+  const first = cli(['inspect', '--store', store, '--prefix', 's::', '--limit', '2'])
+  assert.equal(first.code, 0, first.err)
+  const lines = first.out.trim().split('\n')
+  assert.equal(lines.length, 4)
+  const more = lines[3].match(/^more: task-guard inspect (.+) --after (\S+)   \(or --all\)$/)
+  assert.ok(more, lines[3])
+  assert.equal(more[1], `--prefix s:: --limit 2 --store ${store}`)
+  const second = cli(['inspect', '--store', store, '--prefix', 's::', '--limit', '2', '--after', more[2], '--json'])
+  const page = JSON.parse(second.out)
+  assert.deepEqual(page.guards.map((x) => x.key), ['s::t2', 's::t3'])
+  assert.equal(typeof page.next, 'string')
+  const all = JSON.parse(cli(['inspect', '--store', store, '--limit', '2', '--all', '--json']).out)
+  assert.deepEqual([all.guards.length, all.next, all.counts.running], [5, null, 5])
+  const bad = cli(['inspect', '--store', store, '--after', more[2]])
+  assert.equal(bad.code, 2)
+  assert.match(bad.err, /ERR_TASK_GUARD_INVALID_ARG: after must be the `next` cursor/)
+  assert.equal(cli(['inspect', '--store', store, '--all', '--after', more[2]]).code, 2)
+})
+
 test('cli approve: approves a failed guard (exit 0), refuses a second time (exit 1)', async () => {
   const { store, failed } = await database()
   const ok = cli(['approve', 'agent:main:web:1::sync', '--by', 'ops', '--reason', 'password rotated', '--store', store])
@@ -187,7 +212,7 @@ test('cli --json on every command: the API answer, on stdout, also when refused'
   }
   const inspected = json(['inspect'])
   assert.equal(inspected.code, 0, inspected.err)
-  assert.deepEqual(Object.keys(inspected.value), ['now', 'guards', 'counts'])
+  assert.deepEqual(Object.keys(inspected.value), ['now', 'guards', 'counts', 'next'])
   assert.deepEqual(Object.keys(inspected.value.guards[0]), [
     'key', 'state', 'runId', 'fencingToken', 'owner', 'startedAt', 'expiresAt', 'attempt', 'meta',
     'failedAt', 'error', 'approvedAt', 'approvedBy', 'reason',

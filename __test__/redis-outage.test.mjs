@@ -101,8 +101,8 @@ test('redis killed mid-load, restarted from its AOF: no false grant, no lost fai
   }
   // Every run answered 'acquired' was recorded: where its release was never
   // confirmed, the store still holds it (or the release landed unanswered).
-  const { guards } = await g.inspect()
-  const byKey = new Map(guards.map((x) => [x.key, x]))
+  const byKey = new Map()
+  for await (const x of g.guards()) byKey.set(x.key, x)
   let held = 0
   let unanswered = 0
   for (const [runId, run] of grants) {

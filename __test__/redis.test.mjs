@@ -43,17 +43,41 @@ test('redis: key layout, expiry of history only, and answers that change nothing
   await g.close()
 })
 
-test('redis: inspect uses SCAN and lists tens of thousands of guards', opts, async () => {
+test('redis: inspect uses SCAN and pages through tens of thousands of guards', opts, async () => {
   const g = await open()
   for (let i = 0; i < 20_000; i += 1000) {
     await Promise.all(Array.from({ length: 1000 }, (_, j) => g.acquire(`bulk-${i + j}`)))
   }
-  const all = await g.inspect()
-  assert.equal(all.counts.running, 20_000)
-  assert.equal(all.guards.length, 20_000)
+  const first = await g.inspect()
+  assert.equal(first.counts.running, 20_000)
+  assert.equal(first.guards.length, 100)
+  const keys = first.guards.map((x) => x.key)
+  assert.deepEqual(keys, [...keys].sort(), 'a page is in key order')
+  // Pages follow SCAN: every guard once, whatever the order across pages.
+  const seen = new Set()
+  for (let after = null, pages = 0; ; pages++) {
+    const page = await g.inspect({ limit: 1000, after })
+    assert.ok(page.guards.length <= 1000)
+    for (const x of page.guards) seen.add(x.key)
+    if (page.next === null) break
+    after = page.next
+  }
+  assert.equal(seen.size, 20_000)
+  let walked = 0
+  for await (const x of g.guards({ prefix: 'bulk-1' })) walked += x.key.startsWith('bulk-1') ? 1 : 0
+  assert.equal(walked, 11_111)
   const some = await g.inspect({ prefix: 'bulk-1999', limit: 5 })
-  assert.deepEqual(some.guards.map((x) => x.key), ['bulk-1999', 'bulk-19990', 'bulk-19991', 'bulk-19992', 'bulk-19993'])
+  assert.deepEqual(some.guards.map((x) => x.key).sort(), some.guards.map((x) => x.key))
   assert.equal(some.counts.running, 11)
+  const listed = some.guards.map((x) => x.key)
+  for (let after = some.next; after !== null; ) {
+    const page = await g.inspect({ prefix: 'bulk-1999', limit: 5, after })
+    assert.ok(page.guards.length <= 5)
+    listed.push(...page.guards.map((x) => x.key))
+    after = page.next
+  }
+  assert.deepEqual(listed.sort(), ['bulk-1999', ...Array.from({ length: 10 }, (_, i) => `bulk-1999${i}`)])
+  await assert.rejects(g.inspect({ limit: 5, after: some.next }), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
   await g.close()
 })
 

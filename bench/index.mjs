@@ -100,5 +100,6 @@ for (const [name, make] of Object.entries(contenders)) {
   )
 }
 
+await import('./scale.mjs')
 await import('./sqlite.mjs')
 await import('./redis.mjs')

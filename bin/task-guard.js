@@ -24,13 +24,16 @@ Every command takes --store <url> (or TASK_GUARD_STORE), e.g. sqlite:./guards.db
 --namespace <ns>, and --json for the answer as JSON. A SQLite file must exist:
 the CLI never creates a store. 'task-guard <command> --help' for more.
 Exit codes: 0 done, 1 refused by the guard, 2 usage or store error.`,
-  inspect: `Usage: task-guard inspect [--prefix P] [--state running|stale|failed|approved] [--limit N] [--json]
+  inspect: `Usage: task-guard inspect [--prefix P] [--state running|stale|failed|approved] [--limit N] [--after CURSOR | --all] [--json]
 
 Lists guards, one line each: key (shortened with … past 60 characters; in full
 with --json), state, run, owner, age, expiry, attempt, and a detail: the error
 of a failed run, who approved a retry and why, the meta of a running one.
 Control characters are shown escaped (\\n). With --namespace, keys are shown
-without it. --json prints inspect()'s answer: { now, guards: [...], counts }.`,
+without it. One page at a time: --limit guards (default 100, at most 1000);
+when there are more, the last line says how to get the next page (--after
+<cursor>). --all lists every page. --json prints inspect()'s answer:
+{ now, guards: [...], counts, next } (with --all: every guard, next null).`,
   approve: `Usage: task-guard approve <key> --by <name> [--reason R] [--json]
 
 Approves a retry of a failed guard: the next acquire runs it as attempt + 1.
@@ -54,7 +57,14 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 }
 const OPTIONS = {
-  inspect: { ...COMMON, prefix: { type: 'string' }, state: { type: 'string' }, limit: { type: 'string' } },
+  inspect: {
+    ...COMMON,
+    prefix: { type: 'string' },
+    state: { type: 'string' },
+    limit: { type: 'string' },
+    after: { type: 'string' },
+    all: { type: 'boolean' },
+  },
   approve: { ...COMMON, by: { type: 'string' }, reason: { type: 'string' } },
   release: {
     ...COMMON,
@@ -157,12 +167,27 @@ function detail(g) {
   return g.meta === null || g.meta === undefined ? '-' : JSON.stringify(g.meta)
 }
 
+/** Every page, as one answer: the first page's time and counts, every guard. */
+async function allPages(guard, filter) {
+  const first = await guard.inspect({ ...filter, limit: filter.limit ?? 1000 })
+  const guards = [...first.guards]
+  for (let after = first.next; after !== null; ) {
+    const page = await guard.inspect({ prefix: filter.prefix, state: filter.state, limit: filter.limit ?? 1000, after })
+    guards.push(...page.guards)
+    after = page.next
+  }
+  return { ...first, guards, next: null }
+}
+
 async function inspect(guard, values) {
   const limit = values.limit === undefined ? undefined : Number(values.limit)
   if (values.limit !== undefined && !Number.isInteger(limit)) throw new UsageError(`--limit must be a whole number, not ${values.limit}`)
-  const r = await guard.inspect({ prefix: values.prefix, state: values.state, limit })
+  if (values.all && values.after !== undefined) throw new UsageError('--all lists every page: it takes no --after')
+  const filter = { prefix: values.prefix, state: values.state, limit }
+  const r = values.all ? await allPages(guard, filter) : await guard.inspect({ ...filter, after: values.after })
   if (values.json) return r
-  if (r.guards.length === 0) return 'no guards'
+  const more = r.next === null ? [] : [`more: task-guard inspect${options(values)} --after ${r.next}   (or --all)`]
+  if (r.guards.length === 0) return ['no guards', ...more].join('\n')
   const rows = r.guards.map((g) => ({
     key: cell(g.key, 60, 'ends'),
     state: g.state,
@@ -173,7 +198,16 @@ async function inspect(guard, values) {
     attempt: g.attempt,
     detail: cell(detail(g), 100),
   }))
-  return table(rows, ['key', 'state', 'run', 'owner', 'age', 'expires', 'attempt', 'detail'])
+  return [table(rows, ['key', 'state', 'run', 'owner', 'age', 'expires', 'attempt', 'detail']), ...more].join('\n')
+}
+
+/** The filter options of this listing, to repeat with --after. */
+function options(values) {
+  const quote = (v) => (/^[\w.:\/@%+=-]+$/.test(v) ? v : `'${v.replaceAll("'", "'\\''")}'`)
+  return ['prefix', 'state', 'limit', 'store', 'namespace']
+    .filter((o) => values[o] !== undefined && (o !== 'store' || values.store))
+    .map((o) => ` --${o} ${quote(values[o])}`)
+    .join('')
 }
 
 async function approve(guard, values, key) {

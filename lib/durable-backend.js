@@ -116,8 +116,8 @@ class DurableBackend {
     return this.#submit((r) => results.force(key, r), (id) => native.durableForceRelease(this.#h, id, key, by, reason))
   }
 
-  inspect(prefix, state, limit) {
-    return this.#submit((r) => results.inspection(r.inspection), (id) => native.durableInspect(this.#h, id, prefix, state, limit))
+  inspect(prefix, state, limit, after, counts = true) {
+    return this.#submit((r) => results.inspection(r.inspection), (id) => native.durableInspect(this.#h, id, prefix, state, limit, after, counts))
   }
 
   #closing = false

@@ -19,7 +19,11 @@ const RELEASE_OPTIONS = new Set(['error'])
 const HEARTBEAT_OPTIONS = new Set(['ttlMs'])
 const APPROVE_OPTIONS = new Set(['approvedBy', 'reason'])
 const FORCE_OPTIONS = new Set(['by', 'reason'])
-const INSPECT_OPTIONS = new Set(['prefix', 'state', 'limit'])
+const INSPECT_OPTIONS = new Set(['prefix', 'state', 'limit', 'after'])
+const GUARDS_OPTIONS = new Set(['prefix', 'state'])
+const STATES = new Set(['running', 'stale', 'failed', 'approved'])
+// Guards per page when guards() walks them: the largest page inspect() gives.
+const WALK_PAGE = 1000
 const RUN_OPTIONS = new Set(['owner', 'ttlMs', 'heartbeatMs', 'waitMs', 'signal', 'meta'])
 
 // Index = the status's position in the engine's `ReleaseStatus::ALL`.
@@ -127,6 +131,7 @@ class TaskGuard {
       const scheduler = new Scheduler()
       this.#run = (work) => scheduler.run(work)
       this.#run.rejectAll = (e) => scheduler.rejectAll(e)
+      this.#b.later = (work) => scheduler.later(work)
       this.#waiters = new Waiters((w) => this.#retry(w), { release: (r) => this.#b.release(r.key, r.runId, 2) })
     } else {
       this.#run = (work) => work()
@@ -232,13 +237,45 @@ class TaskGuard {
     return this.#run(() => after(this.#b[method](key, by, reason), (r) => this.#freed(r)))
   }
 
+  /**
+   * One page of guards in key order (Redis: SCAN order, sorted within the page)
+   * with counts per state; `next` is the cursor of the next page, to pass as
+   * `after`, or null.
+   */
   async inspect(options) {
     this.#open()
     const o = v.options('inspect options', options, INSPECT_OPTIONS) ?? {}
     const prefix = v.optionalString('prefix', o.prefix)
     const state = v.optionalString('state', o.state)
     const limit = o.limit === undefined ? undefined : v.duration('limit', o.limit, 0)
-    return this.#run(() => this.#b.inspect(prefix, state, limit))
+    const after = o.after === undefined || o.after === null ? undefined : v.string('after', o.after)
+    return this.#run(() => this.#b.inspect(prefix, state, limit, after))
+  }
+
+  /**
+   * Every guard matching `{ prefix, state }`, page by page (no counts), for
+   * `for await`. Bad options throw here, before the first page is read.
+   */
+  guards(options) {
+    this.#open()
+    const o = v.options('guards options', options, GUARDS_OPTIONS) ?? {}
+    const prefix = v.optionalString('prefix', o.prefix)
+    const state = v.optionalString('state', o.state)
+    // Checked here too: the native layer would see it only at the first page.
+    if (state !== undefined && !STATES.has(state)) {
+      throw invalidArg(`state must be 'running', 'stale', 'failed' or 'approved', not ${JSON.stringify(state)}`)
+    }
+    return this.#walk(prefix, state)
+  }
+
+  async *#walk(prefix, state) {
+    let after
+    do {
+      this.#open()
+      const page = await this.#run(() => this.#b.inspect(prefix, state, WALK_PAGE, after, false))
+      yield* page.guards
+      after = page.next ?? undefined
+    } while (after !== undefined)
   }
 
   /** A release or approval that freed the key lets the next waiter in. */

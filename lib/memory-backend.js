@@ -8,12 +8,17 @@ const results = require('./results')
 const { Lease, Refusal } = require('./lease')
 const { fromNative, invalidArg } = require('./errors')
 
+// How long one step of an inspection may take; the scheduler gives it a turn of its own.
+const STEP_MS = 1
+
 const RELEASE_ANSWERS = ['released', 'lost', 'not_owner', 'already_released', 'not_running']
 // Indexed by the binding's reply codes (replies.rs): 3 is a release's already_released.
 const HEARTBEAT_ANSWERS = ['extended', 'lost', 'not_owner', undefined, 'not_running']
 
 class MemoryBackend {
   sync = true
+  /** Runs work on a later turn of the event loop, in order with queued calls (set by TaskGuard). */
+  later = null
   /** The TaskGuard this backend serves: granted answers are its leases. */
   guard = null
   #h
@@ -137,13 +142,30 @@ class MemoryBackend {
     return r
   }
 
-  inspect(prefix, state, limit) {
+  /**
+   * One page (and the counts, with `counts`), built in bounded steps, each on a
+   * turn of its own through `later` (the guard's scheduler): at a million guards
+   * a state filter, a prefix's counts or the stale count may need more than one
+   * step, and no step may block the event loop. Bad input throws at once.
+   */
+  inspect(prefix, state, limit, after, counts = true) {
     if (this.#clock !== undefined) this.#tick()
+    let job
     try {
-      return results.inspection(native.guardInspect(this.#h, prefix, state, limit))
+      job = native.guardInspectBegin(this.#h, prefix, state, limit, after, counts)
     } catch (err) {
       throw fromNative(err)
     }
+    const h = this.#h
+    const step = () => {
+      try {
+        return native.guardInspectStep(h, job, STEP_MS) ? results.inspection(native.guardInspectResult(job)) : undefined
+      } catch (err) {
+        throw fromNative(err)
+      }
+    }
+    const loop = (answer) => (answer === undefined ? this.later(step).then(loop) : answer)
+    return this.later(step).then(loop)
   }
 
   async close() {

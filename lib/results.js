@@ -69,7 +69,8 @@ function inspection(r) {
     approvedBy: g.approvedBy ?? null,
     reason: g.reason ?? null,
   }))
-  return { now: r.now, guards, counts: r.counts }
+  // No counts when none were asked for (a page walk of guards()).
+  return { now: r.now, guards, counts: r.counts ?? null, next: r.next ?? null }
 }
 
 /** A native event object as listeners see it (only the fields its type has). */

@@ -12,9 +12,13 @@ function ago(ms) {
   return `${Math.round(s / 3600)}h`
 }
 
-/** Plain text for an {@link Inspection}: counts, then one line per guard. */
-function formatInspection(inspection) {
-  const { now, guards, counts } = inspection
+/**
+ * Plain text for an {@link Inspection} (one page): counts, one line per guard,
+ * and, when there are more pages, the command that shows the next one.
+ * `prefix`: the page's prefix, repeated in that command.
+ */
+function formatInspection(inspection, { prefix } = {}) {
+  const { now, guards, counts, next } = inspection
   const lines = [`task-guard: ${ORDER.map((s) => `${counts[s]} ${s}`).join(', ')}`]
   for (const g of [...guards].sort((a, b) => ORDER.indexOf(a.state) - ORDER.indexOf(b.state))) {
     const head = `${g.state.padEnd(8)} ${g.key}  run ${g.runId}`
@@ -28,11 +32,14 @@ function formatInspection(inspection) {
       lines.push(`${head}, retry approved${g.approvedBy ? ` by ${g.approvedBy}` : ''}`)
     }
   }
-  if (guards.length === 0) lines.push('no active, stale or failed guards')
+  if (guards.length === 0 && !next) lines.push('no active, stale or failed guards')
+  if (next) lines.push(`more: /taskguard more ${next}${prefix ? ` ${prefix}` : ''}`)
   return lines.join('\n')
 }
 
-const USAGE = 'usage: /taskguard [list [prefix]] | /taskguard approve <task or key>'
+const USAGE = 'usage: /taskguard [list [prefix]] | /taskguard more <cursor> [prefix] | /taskguard approve <task or key>'
+// Guards per page in a chat message.
+const PAGE = 50
 
 /** A bare task name means this session's task: `<sessionKey>::<task>`. */
 function keyOf(arg, sessionKey) {
@@ -55,7 +62,11 @@ function taskGuardCommand({ getGuard }) {
         const guard = await getGuard()
         if (verb === 'list') {
           const prefix = rest[0]
-          return { text: formatInspection(await guard.inspect({ limit: 50, ...(prefix ? { prefix } : {}) })) }
+          return { text: formatInspection(await guard.inspect({ limit: PAGE, ...(prefix ? { prefix } : {}) }), { prefix }) }
+        }
+        if (verb === 'more' && rest.length >= 1 && rest.length <= 2) {
+          const [after, prefix] = rest
+          return { text: formatInspection(await guard.inspect({ limit: PAGE, after, ...(prefix ? { prefix } : {}) }), { prefix }) }
         }
         if (verb === 'approve' && target !== '') {
           const by = ctx.senderId ? `${ctx.channel}:${ctx.senderId}` : ctx.channel

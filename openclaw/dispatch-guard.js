@@ -87,12 +87,14 @@ const PROMPT_CHARS = 500
  * its run id is the triggering message's id (chat.send), or its prompt holds the message.
  */
 async function turnRunsOf(guard, sessionKey, { runId, prompt }) {
-  const { guards } = await guard.inspect({ prefix: `${sessionKey}::` })
-  return guards.filter((g) => {
+  const found = []
+  // Every page: a session may hold more guards than one page.
+  for await (const g of guard.guards({ prefix: `${sessionKey}::` })) {
     const m = g.meta
-    if ((g.state !== 'running' && g.state !== 'stale') || m?.kind !== 'turn' || m.sessionKey !== sessionKey) return false
-    return (runId !== undefined && m.messageId === runId) || (typeof m.prompt === 'string' && m.prompt !== '' && prompt.includes(m.prompt))
-  })
+    if ((g.state !== 'running' && g.state !== 'stale') || m?.kind !== 'turn' || m.sessionKey !== sessionKey) continue
+    if ((runId !== undefined && m.messageId === runId) || (typeof m.prompt === 'string' && m.prompt !== '' && prompt.includes(m.prompt))) found.push(g)
+  }
+  return found
 }
 
 /**
@@ -152,7 +154,8 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
       const sessionKey = ctx.sessionKey
       if (!sessionKey || !isRestartResume(event.prompt) || ctx.runId === undefined) return undefined
       const guard = await getGuard()
-      const { guards } = await guard.inspect({ prefix: `${sessionKey}::` })
+      const guards = []
+      for await (const g of guard.guards({ prefix: `${sessionKey}::` })) guards.push(g)
       for (const g of guards) {
         const m = g.meta
         if ((g.state !== 'running' && g.state !== 'stale') || m?.kind !== 'turn' || m.sessionKey !== sessionKey) continue

@@ -241,9 +241,9 @@ export declare function endOrphans(guard: TaskGuard, origin: RunOrigin, status: 
 
 export declare function describeConflict(conflict: AlreadyRunning | AwaitingApproval, what: string): string
 export declare function describeUnavailable(err: Error & { code?: string }, what: string): string
-export declare function formatInspection(inspection: Inspection): string
+export declare function formatInspection(inspection: Inspection, options?: { prefix?: string }): string
 
-/** `/taskguard [list [prefix]]`, `/taskguard approve <task or key>` (a bare task name is this session's). */
+/** `/taskguard [list [prefix]]` (50 guards a page), `/taskguard more <cursor> [prefix]` (the next page), `/taskguard approve <task or key>` (a bare task name is this session's). */
 export declare function taskGuardCommand(options: { getGuard: GetGuard }): {
   name: 'taskguard'
   description: string

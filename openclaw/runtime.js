@@ -88,14 +88,13 @@ function interruptedStatus(onStale) {
  * not resume goes stale. Returns what was ended.
  */
 async function endOrphans(guard, origin, status) {
-  const { guards } = await guard.inspect()
-  const orphans = guards.filter(
-    (g) =>
-      (g.state === 'running' || g.state === 'stale') &&
-      g.meta?.gateway === origin.gateway &&
-      g.meta.process !== origin.process &&
-      g.meta.kind !== 'turn',
-  )
+  const orphans = []
+  // Every page, gathered before any release: the store holds more than one page.
+  for await (const g of guard.guards()) {
+    if ((g.state === 'running' || g.state === 'stale') && g.meta?.gateway === origin.gateway && g.meta.process !== origin.process && g.meta.kind !== 'turn') {
+      orphans.push(g)
+    }
+  }
   for (const g of orphans) await guard.release(g.key, g.runId, status, { error: 'the gateway restarted before this run ended' })
   return orphans
 }

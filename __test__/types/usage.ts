@@ -24,6 +24,9 @@ async function main(): Promise<void> {
   if (ok.status === 'approved') console.log(ok.nextAttempt)
   const seen: Inspection = await guard.inspect({ prefix: 'agent:', state: 'stale', limit: 10 })
   console.log(seen.counts.failed, seen.guards[0]?.state)
+  const page2: Inspection = await guard.inspect({ prefix: 'agent:', after: seen.next })
+  const next: string | null = page2.next
+  for await (const g of guard.guards({ prefix: 'agent:', state: 'failed' })) console.log(g.key, g.error, next)
   const done = await guard.run(key, async (lease) => {
     lease.signal.throwIfAborted()
     await lease.heartbeat()
@@ -60,6 +63,10 @@ async function main(): Promise<void> {
   await guard.release(key, 'id', 'done')
   // @ts-expect-error unknown state
   await guard.inspect({ state: 'idle' })
+  // @ts-expect-error a cursor is a string
+  await guard.inspect({ after: 5 })
+  // @ts-expect-error guards() pages by itself: no limit
+  guard.guards({ limit: 10 })
   // @ts-expect-error onStale is 'heal' | 'fail'
   new TaskGuard({ onStale: 'retry' })
   // @ts-expect-error ttlMs is a number

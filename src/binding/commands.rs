@@ -5,10 +5,10 @@ use super::errors::{invalid, Result};
 use super::options::{duration, ttl, Settings};
 use crate::engine::{
     storage_key, validate_key, validate_run_id, validate_text, Acquire, ApproveRetry, Command,
-    DerivedState, ForceRelease, Heartbeat, Release, ReleaseStatus, MAX_META_BYTES, MAX_OWNER_BYTES,
-    MAX_REASON_BYTES,
+    DerivedState, ForceRelease, Heartbeat, Owner, Release, ReleaseStatus, RunId, MAX_META_BYTES,
+    MAX_OWNER_BYTES, MAX_REASON_BYTES,
 };
-use crate::store::InspectFilter;
+use crate::store::{InspectFilter, DEFAULT_PAGE, MAX_PAGE};
 
 pub fn key<'a>(settings: &Settings, key: &'a str) -> Result<std::borrow::Cow<'a, str>> {
     validate_key(key, settings.max_key_bytes)?;
@@ -16,10 +16,12 @@ pub fn key<'a>(settings: &Settings, key: &'a str) -> Result<std::borrow::Cow<'a,
     Ok(storage_key(&settings.namespace, key))
 }
 
+/// `owner_of` makes the owner's shared name (a store may keep one copy of each).
 pub fn acquire(
     owner: Option<String>,
     ttl_ms: Option<f64>,
     meta: Option<String>,
+    owner_of: impl FnOnce(String) -> Owner,
 ) -> Result<Command> {
     let ttl_ms = ttl("ttlMs", ttl_ms)?;
     if let Some(o) = &owner {
@@ -29,15 +31,26 @@ pub fn acquire(
         validate_text("meta (as JSON)", m, MAX_META_BYTES)?;
     }
     Ok(Command::Acquire(Acquire {
-        owner,
+        owner: owner.map(owner_of),
         ttl_ms,
         meta,
     }))
 }
 
+/// The run id a caller names: minted ids only (see `validate_run_id`).
+fn run_id(s: &str) -> Result<RunId> {
+    match RunId::minted(s) {
+        Some(id) => Ok(id),
+        None => {
+            validate_run_id(s)?;
+            unreachable!("validate_run_id refuses what RunId::minted does")
+        }
+    }
+}
+
 /// `status` indexes `ReleaseStatus::ALL`.
-pub fn release(run_id: String, status: u32, error: Option<String>) -> Result<Command> {
-    validate_run_id(&run_id)?;
+pub fn release(run_id_text: String, status: u32, error: Option<String>) -> Result<Command> {
+    let run_id = run_id(&run_id_text)?;
     let status = *ReleaseStatus::ALL
         .get(status as usize)
         .ok_or_else(|| invalid(format!("unknown release status index {status}")))?;
@@ -48,8 +61,8 @@ pub fn release(run_id: String, status: u32, error: Option<String>) -> Result<Com
     }))
 }
 
-pub fn heartbeat(run_id: String, ttl_ms: Option<f64>) -> Result<Command> {
-    validate_run_id(&run_id)?;
+pub fn heartbeat(run_id_text: String, ttl_ms: Option<f64>) -> Result<Command> {
+    let run_id = run_id(&run_id_text)?;
     let ttl_ms = ttl("ttlMs", ttl_ms)?;
     Ok(Command::Heartbeat(Heartbeat { run_id, ttl_ms }))
 }
@@ -77,21 +90,36 @@ pub fn force(by: Option<String>, reason: Option<String>) -> Result<Command> {
     Ok(Command::ForceRelease(ForceRelease { by, reason }))
 }
 
+/// `limit`: `None` is a default page; 0 asks for counts only. `after`: the
+/// `next` cursor of the previous page, checked against this filter.
 pub fn inspect_filter(
     settings: &Settings,
     prefix: Option<String>,
     state: Option<String>,
     limit: Option<f64>,
+    after: Option<String>,
+    counts: bool,
 ) -> Result<InspectFilter> {
     let state = state.as_deref().map(DerivedState::parse).transpose()?;
     let limit = match limit {
-        None => usize::MAX,
+        None => DEFAULT_PAGE,
         Some(v) => duration("limit", v, 0, u32::MAX as u64)? as usize,
     };
-    Ok(InspectFilter {
+    if limit > MAX_PAGE {
+        return Err(invalid(format!(
+            "limit is at most {MAX_PAGE} guards a page, not {limit}: walk the pages with `after` (or guards())"
+        )));
+    }
+    let mut filter = InspectFilter {
         namespace_prefix: storage_key(&settings.namespace, "").into_owned(),
         prefix: prefix.unwrap_or_default(),
         state,
         limit,
-    })
+        after: None,
+        counts,
+    };
+    if let Some(cursor) = after {
+        filter.decode_after(&cursor)?;
+    }
+    Ok(filter)
 }

@@ -15,7 +15,7 @@ use super::commands;
 use super::errors::{closed, guarded, invalid, store_error, Code, Result};
 use super::options::{duration, NativeOptions, Settings, StoreUrl};
 use super::replies::{inspect_out, reply_out, CompletionOut, EventOut};
-use crate::engine::{events_of, release_events, Command, Reply};
+use crate::engine::{events_of, release_events, Command, Owner, Reply, RunId};
 use crate::store::job::{Completion, Done, Job, JobKind};
 use crate::store::redis::RedisOptions;
 use crate::store::sqlite::SqliteOptions;
@@ -62,7 +62,7 @@ pub fn durable_open(
                 "durableOpen is for durable stores; 'memory:' uses guardOpen",
             ));
         }
-        let namespace_len = commands::inspect_filter(&settings, None, None, None)?
+        let namespace_len = commands::inspect_filter(&settings, None, None, None, None, false)?
             .namespace_prefix
             .len();
         // Weak: an idle guard must not keep the process alive. The facade refs it
@@ -154,7 +154,7 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
             }) => {
                 let key = &key[namespace_len..];
                 let events = match (&executed.reply, &released_run) {
-                    (Reply::Release(r), Some(run)) => release_events(r, run),
+                    (Reply::Release(r), Some(run)) => release_events(r, RunId::parse(run)),
                     (reply, _) => events_of(reply),
                 };
                 CompletionOut {
@@ -221,7 +221,13 @@ pub fn durable_acquire(
     ttl_ms: Option<f64>,
     meta: Option<String>,
 ) -> Result<()> {
-    guarded(|| d.command(id, &key, commands::acquire(owner, ttl_ms, meta)?))
+    guarded(|| {
+        d.command(
+            id,
+            &key,
+            commands::acquire(owner, ttl_ms, meta, Owner::from)?,
+        )
+    })
 }
 
 #[napi]
@@ -269,16 +275,20 @@ pub fn durable_force_release(
     guarded(|| d.command(id, &key, commands::force(by, reason)?))
 }
 
+/// `counts`: whether to count guards per state (a page walk needs none).
 #[napi]
+#[allow(clippy::too_many_arguments)]
 pub fn durable_inspect(
     d: &Handle,
     id: u32,
     prefix: Option<String>,
     state: Option<String>,
     limit: Option<f64>,
+    after: Option<String>,
+    counts: bool,
 ) -> Result<()> {
     guarded(|| {
-        let filter = commands::inspect_filter(&d.settings, prefix, state, limit)?;
+        let filter = commands::inspect_filter(&d.settings, prefix, state, limit, after, counts)?;
         d.submit(id, JobKind::Inspect(filter))
     })
 }

@@ -1,4 +1,5 @@
 use std::cell::RefCell;
+use std::time::Duration;
 
 use napi::bindgen_prelude::{Either, External, Float64Array};
 use napi_derive::napi;
@@ -7,8 +8,10 @@ use super::commands;
 use super::errors::{closed, guarded, invalid, store_error, Result};
 use super::options::{duration, NativeOptions, Settings, StoreUrl};
 use super::replies::*;
-use crate::engine::{events_of, release_events, AcquireReply, Command, Event, Reply, RunSummary};
-use crate::store::{Executed, MemoryStore, Store};
+use crate::engine::{
+    events_of, release_events, AcquireReply, Command, Event, Release, Reply, RunSummary,
+};
+use crate::store::{Executed, MemoryInspect, MemoryStore, Store};
 
 /// The native half of `TaskGuard` on the memory store. Its calls are
 /// synchronous free functions on an external handle, made on the JS thread:
@@ -58,10 +61,15 @@ pub fn guard_open(options: NativeOptions, out: Float64Array) -> Result<Handle> {
 }
 
 impl Guard {
-    fn execute(&self, key: &str, command: Command) -> Result<Executed> {
+    fn open(&self) -> Result<()> {
         if self.local.borrow().closed {
             return Err(closed());
         }
+        Ok(())
+    }
+
+    fn execute(&self, key: &str, command: Command) -> Result<Executed> {
+        self.open()?;
         let full = commands::key(&self.settings, key)?;
         let done = self
             .store
@@ -91,11 +99,12 @@ impl Guard {
             out[4] = status;
             out[5] = if run.owner.is_some() { 1.0 } else { 0.0 };
         });
-        match run.owner {
-            // A run id is always 36 characters, so the facade splits at 36.
-            Some(owner) if status == RUN_ALREADY_RUNNING => run.run_id + &owner,
-            _ => run.run_id,
+        let mut id = run.run_id.to_string();
+        // A run id is always 36 characters, so the facade splits at 36.
+        if let Some(owner) = run.owner.filter(|_| status == RUN_ALREADY_RUNNING) {
+            id.push_str(&owner);
         }
+        id
     }
 
     fn with_out<T>(&self, f: impl FnOnce(&mut [f64]) -> T) -> T {
@@ -119,7 +128,7 @@ pub fn guard_acquire(
     meta: Option<String>,
 ) -> Result<Either<String, ReplyOut>> {
     guarded(|| {
-        let cmd = commands::acquire(owner, ttl_ms, meta)?;
+        let cmd = commands::acquire(owner, ttl_ms, meta, |o| g.store.owner(o))?;
         Ok(match g.execute(&key, cmd)?.reply {
             Reply::Acquire(AcquireReply::Acquired {
                 run,
@@ -144,7 +153,11 @@ pub fn guard_release(
     error: Option<String>,
 ) -> Result<u32> {
     guarded(|| {
-        let cmd = commands::release(run_id.clone(), status, error)?;
+        let cmd = commands::release(run_id, status, error)?;
+        let Command::Release(Release { run_id, .. }) = &cmd else {
+            unreachable!("commands::release makes a release")
+        };
+        let run_id = run_id.clone();
         let done = g.execute(&key, cmd)?;
         let Reply::Release(reply) = done.reply else {
             unreachable!("release answers with a release reply")
@@ -197,19 +210,54 @@ pub fn guard_force_release(
     })
 }
 
+/// An inspection in progress: `guardInspectStep` until it answers true, then
+/// `guardInspectResult`. Steps are bounded, so the facade runs each on its own
+/// turn of the event loop (see `store::memory::scan`).
+pub struct InspectJob(RefCell<Option<MemoryInspect>>);
+
+/// Checks the filter and cursor (refusing bad ones before anything is read) and
+/// fixes the inspection's time.
 #[napi]
-pub fn guard_inspect(
+pub fn guard_inspect_begin(
     g: &Handle,
     prefix: Option<String>,
     state: Option<String>,
     limit: Option<f64>,
-) -> Result<InspectOut> {
+    after: Option<String>,
+    counts: bool,
+) -> Result<External<InspectJob>> {
     guarded(|| {
-        if g.local.borrow().closed {
-            return Err(closed());
-        }
-        let filter = commands::inspect_filter(&g.settings, prefix, state, limit)?;
-        Ok(inspect_out(g.store.inspect(&filter).map_err(store_error)?))
+        g.open()?;
+        let filter = commands::inspect_filter(&g.settings, prefix, state, limit, after, counts)?;
+        Ok(External::new(InspectJob(RefCell::new(Some(
+            g.store.begin_inspect(filter),
+        )))))
+    })
+}
+
+/// Works on `job` for about `budget_ms`; true once it is complete.
+#[napi]
+pub fn guard_inspect_step(g: &Handle, job: &External<InspectJob>, budget_ms: f64) -> Result<bool> {
+    guarded(|| {
+        g.open()?;
+        let mut slot = job.0.borrow_mut();
+        let job = slot
+            .as_mut()
+            .ok_or_else(|| invalid("this inspection was already answered"))?;
+        let budget = Duration::from_secs_f64(budget_ms.clamp(0.0, 1e3) / 1e3);
+        Ok(g.store.inspect_step(job, budget))
+    })
+}
+
+#[napi]
+pub fn guard_inspect_result(job: &External<InspectJob>) -> Result<InspectOut> {
+    guarded(|| {
+        let found = job
+            .0
+            .borrow_mut()
+            .take()
+            .ok_or_else(|| invalid("this inspection was already answered"))?;
+        Ok(inspect_out(found.finish()))
     })
 }
 

@@ -34,11 +34,11 @@ pub struct RunInfo {
 impl From<RunSummary> for RunInfo {
     fn from(r: RunSummary) -> Self {
         RunInfo {
-            run_id: r.run_id,
+            run_id: r.run_id.to_string(),
             fencing_token: r.fencing_token as f64,
             started_at: r.started_at as f64,
             expires_at: r.expires_at as f64,
-            owner: r.owner,
+            owner: r.owner.map(|o| o.to_string()),
             attempt: r.attempt,
         }
     }
@@ -89,7 +89,7 @@ pub fn reply_out(reply: Reply) -> ReplyOut {
             attempt,
             ..
         }) => ReplyOut {
-            failed_run_id: Some(failed_run_id),
+            failed_run_id: Some(failed_run_id.to_string()),
             failed_at: Some(failed_at as f64),
             error,
             attempt: Some(attempt),
@@ -116,14 +116,14 @@ pub fn reply_out(reply: Reply) -> ReplyOut {
             next_attempt,
             ..
         }) => ReplyOut {
-            failed_run_id: Some(failed_run_id),
+            failed_run_id: Some(failed_run_id.to_string()),
             approved_at: Some(approved_at as f64),
             next_attempt: Some(next_attempt),
             ..status("approved")
         },
         Reply::ApproveRetry(ApproveReply::NotFailed) => status("not_failed"),
         Reply::ForceRelease(ForceReleaseReply::Released { run_id, ended_at }) => ReplyOut {
-            run_id: Some(run_id),
+            run_id: Some(run_id.to_string()),
             ended_at: Some(ended_at as f64),
             ..status("released")
         },
@@ -139,12 +139,13 @@ pub fn inspect_out(found: Inspection) -> InspectOut {
             .into_iter()
             .map(|(k, v)| GuardOut::new(k, v))
             .collect(),
-        counts: CountsOut {
-            running: found.counts.running as f64,
-            stale: found.counts.stale as f64,
-            failed: found.counts.failed as f64,
-            approved: found.counts.approved as f64,
-        },
+        counts: found.counts.map(|c| CountsOut {
+            running: c.running as f64,
+            stale: c.stale as f64,
+            failed: c.failed as f64,
+            approved: c.approved as f64,
+        }),
+        next: found.next,
     }
 }
 
@@ -210,7 +211,10 @@ pub struct CountsOut {
 pub struct InspectOut {
     pub now: f64,
     pub guards: Vec<GuardOut>,
-    pub counts: CountsOut,
+    /// Absent when not asked for.
+    pub counts: Option<CountsOut>,
+    /// The cursor of the next page, or absent at the end.
+    pub next: Option<String>,
 }
 
 #[napi(object)]
@@ -235,7 +239,7 @@ impl EventOut {
         let mut out = EventOut {
             kind: e.kind.as_str().to_owned(),
             key: key.to_owned(),
-            run_id: e.run_id,
+            run_id: e.run_id.to_string(),
             at: at as f64,
             status: None,
             release_status: None,

@@ -1,6 +1,7 @@
 use super::command::{
     Acquire, ApproveRetry, Command, ForceRelease, Heartbeat, Release, ReleaseStatus,
 };
+use super::ids::RunId;
 use super::limits::MAX_ERROR_BYTES;
 use super::policy::{OnStale, Policy};
 use super::record::{Approval, EndedHow, Failure, FailureCause, Phase, Record, Run};
@@ -18,7 +19,7 @@ pub struct Context<'a> {
     /// that never purges passes 0.
     pub fence_floor: u64,
     /// Given `now`, so time-ordered ids (UUID v7) need no second clock read.
-    pub new_run_id: &'a mut dyn FnMut(i64) -> String,
+    pub new_run_id: &'a mut dyn FnMut(i64) -> RunId,
 }
 
 pub struct Applied {
@@ -114,7 +115,7 @@ fn grant(
         ttl_ms,
         owner: cmd.owner,
         attempt,
-        meta: cmd.meta,
+        meta: cmd.meta.map(String::into_boxed_str),
     };
     let summary = RunSummary::from(&run);
     rec.last_fence = fencing_token;
@@ -144,12 +145,12 @@ fn fail_stale(rec: &mut Record, now: i64) -> &Failure {
         "run went stale: no heartbeat or release before its expiry at {}",
         run.expires_at
     );
-    rec.phase = Phase::Failed(Failure {
+    rec.phase = Phase::Failed(Box::new(Failure {
         run,
         failed_at: now,
         error: Some(error),
         cause: FailureCause::Stale,
-    });
+    }));
     match &rec.phase {
         Phase::Failed(f) => f,
         _ => unreachable!(),
@@ -163,12 +164,12 @@ fn release(rec: &mut Record, cmd: Release, now: i64) -> (ReleaseReply, bool) {
                 unreachable!()
             };
             if cmd.status == ReleaseStatus::Failed {
-                rec.phase = Phase::Failed(Failure {
+                rec.phase = Phase::Failed(Box::new(Failure {
                     run,
                     failed_at: now,
                     error: cmd.error.map(truncate_error),
                     cause: FailureCause::Released,
-                });
+                }));
             } else {
                 rec.remember(run.run_id, now, EndedHow::Released(cmd.status));
             }
@@ -250,11 +251,11 @@ fn approve(rec: &mut Record, cmd: ApproveRetry, ctx: &Context) -> (ApproveReply,
     };
     rec.phase = Phase::Approved(
         f,
-        Approval {
+        Box::new(Approval {
             approved_at: now,
             approved_by: cmd.approved_by,
             reason: cmd.reason,
-        },
+        }),
     );
     (reply, true)
 }

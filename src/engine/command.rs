@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use super::ids::{Owner, RunId};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReleaseStatus {
     Succeeded,
@@ -22,7 +24,7 @@ impl ReleaseStatus {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Acquire {
-    pub owner: Option<String>,
+    pub owner: Option<Owner>,
     /// `None`: the policy's default.
     pub ttl_ms: Option<u64>,
     pub meta: Option<String>,
@@ -30,14 +32,14 @@ pub struct Acquire {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Release {
-    pub run_id: String,
+    pub run_id: RunId,
     pub status: ReleaseStatus,
     pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Heartbeat {
-    pub run_id: String,
+    pub run_id: RunId,
     /// `None`: the run's own ttl.
     pub ttl_ms: Option<u64>,
 }

@@ -1,4 +1,5 @@
 use super::command::ReleaseStatus;
+use super::ids::RunId;
 use super::reply::{AcquireReply, ApproveReply, ForceReleaseReply, ReleaseReply, Reply};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,16 +30,16 @@ impl EventKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     pub kind: EventKind,
-    pub run_id: String,
+    pub run_id: RunId,
     /// healed: the run that replaced it; conflict: 'already_running' or 'awaiting_approval';
     /// released: the status.
     pub detail: Option<String>,
 }
 
-fn ev(kind: EventKind, run_id: &str, detail: Option<&str>) -> Event {
+fn ev(kind: EventKind, run_id: &RunId, detail: Option<&str>) -> Event {
     Event {
         kind,
-        run_id: run_id.to_owned(),
+        run_id: run_id.clone(),
         detail: detail.map(str::to_owned),
     }
 }
@@ -50,7 +51,7 @@ pub fn events_of(reply: &Reply) -> Vec<Event> {
         Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => {
             let mut out = Vec::with_capacity(2);
             if let Some(old) = healed_from {
-                out.push(ev(Healed, &old.run_id, Some(&run.run_id)));
+                out.push(ev(Healed, &old.run_id, Some(&run.run_id.to_string())));
             }
             out.push(ev(Acquired, &run.run_id, None));
             out
@@ -91,7 +92,8 @@ fn after_stale_failure(newly_failed: bool, event: Event) -> Vec<Event> {
 }
 
 /// Events of a release, which names its run in the command rather than the reply.
-pub fn release_events(reply: &ReleaseReply, run_id: &str) -> Vec<Event> {
+pub fn release_events(reply: &ReleaseReply, run_id: impl Into<RunId>) -> Vec<Event> {
+    let run_id = &run_id.into();
     match reply {
         ReleaseReply::Released {
             status: ReleaseStatus::Failed,

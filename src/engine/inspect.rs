@@ -62,13 +62,13 @@ pub fn view(rec: &Record, now: i64) -> Option<GuardView> {
     };
     Some(GuardView {
         state,
-        run_id: run.run_id.clone(),
+        run_id: run.run_id.to_string(),
         fencing_token: run.fencing_token,
-        owner: run.owner.clone(),
+        owner: run.owner.as_deref().map(str::to_owned),
         started_at: run.started_at,
         expires_at: run.expires_at,
         attempt: run.attempt,
-        meta: run.meta.clone(),
+        meta: run.meta.as_deref().map(str::to_owned),
         failed_at: failure.map(|f| f.failed_at),
         error: failure.and_then(|f| f.error.clone()),
         approved_at: approval.map(|a| a.approved_at),

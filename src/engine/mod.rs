@@ -8,6 +8,7 @@ mod apply;
 mod command;
 mod error;
 mod events;
+mod ids;
 mod inspect;
 mod key;
 mod limits;
@@ -21,15 +22,18 @@ pub use command::{
 };
 pub use error::InvalidArg;
 pub use events::{events_of, release_events, Event, EventKind};
+pub use ids::{Owner, RunId};
 pub use inspect::{view, Counts, DerivedState, GuardView};
 pub use key::{storage_key, validate_key, validate_namespace, validate_run_id, validate_text};
 pub use limits::*;
 pub use policy::{OnStale, Policy};
-pub use record::Record;
+pub use record::{Phase, Record};
 pub use reply::{
     AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunSummary,
 };
 
+#[cfg(test)]
+mod golden_tests;
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]

@@ -25,8 +25,8 @@ fn op() -> impl Strategy<Value = Op> {
 /// What the rules say, tracked independently of `Record`.
 #[derive(Default)]
 struct Model {
-    live: Option<(String, i64)>, // run id, expires_at
-    failed: Option<String>,
+    live: Option<(RunId, i64)>, // run id, expires_at
+    failed: Option<RunId>,
     approved: bool,
 }
 
@@ -42,12 +42,12 @@ proptest! {
         let mut rec = Record::default();
         let mut now = 0i64;
         let mut n = 0u32;
-        let mut granted: Vec<String> = Vec::new();
+        let mut granted: Vec<RunId> = Vec::new();
         let mut last_fence = 0u64;
         let mut m = Model::default();
 
         for op in ops {
-            let mut gen = |_| { n += 1; format!("r{n}") };
+            let mut gen = |_| { n += 1; RunId::from(format!("r{n}")) };
             let mut ctx = Context { now, policy: &policy, fence_floor: 0, new_run_id: &mut gen };
             match op {
                 Op::Tick(d) => { now += d; continue; }

@@ -1,20 +1,21 @@
 use serde::{Deserialize, Serialize};
 
 use super::command::ReleaseStatus;
+use super::ids::{Owner, RunId};
 use super::limits::HISTORY_LEN;
 
 /// One granted execution of a key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Run {
-    pub run_id: String,
+    pub run_id: RunId,
     pub fencing_token: u64,
     pub started_at: i64,
     pub expires_at: i64,
     pub ttl_ms: u64,
-    pub owner: Option<String>,
+    pub owner: Option<Owner>,
     pub attempt: u32,
     /// Caller's JSON, kept verbatim: the engine never looks inside.
-    pub meta: Option<String>,
+    pub meta: Option<Box<str>>,
 }
 
 impl Run {
@@ -46,12 +47,15 @@ pub struct Approval {
     pub reason: Option<String>,
 }
 
+/// Failures and approvals are boxed: they are rare, and a running record (the
+/// common one, a million of them in a memory store) is then no larger than its run.
+/// A box serialises as what it holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Phase {
     Idle,
     Running(Run),
-    Failed(Failure),
-    Approved(Failure, Approval),
+    Failed(Box<Failure>),
+    Approved(Box<Failure>, Box<Approval>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,12 +71,51 @@ pub enum EndedHow {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ended {
-    pub run_id: String,
+    pub run_id: RunId,
     pub ended_at: i64,
     pub how: EndedHow,
     /// Who forced it and why, for `Forced`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+}
+
+/// Recently ended runs, newest first. Most records (a running run's first
+/// attempt) have none: then it is one null pointer, not an empty `Vec`'s three
+/// words. Serialises as the list it holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[allow(clippy::box_collection)] // the point: one word when empty, not a Vec's three
+pub struct History(Option<Box<Vec<Ended>>>);
+
+impl History {
+    fn push_front(&mut self, e: Ended) {
+        let list = self
+            .0
+            .get_or_insert_with(|| Box::new(Vec::with_capacity(HISTORY_LEN)));
+        if list.len() == HISTORY_LEN {
+            list.pop();
+        }
+        list.insert(0, e);
+    }
+}
+
+impl std::ops::Deref for History {
+    type Target = [Ended];
+    fn deref(&self) -> &[Ended] {
+        self.0.as_deref().map_or(&[], Vec::as_slice)
+    }
+}
+
+impl Serialize for History {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for History {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let list = Vec::<Ended>::deserialize(d)?;
+        Ok(History((!list.is_empty()).then(|| Box::new(list))))
+    }
 }
 
 /// Everything stored for one key.
@@ -82,7 +125,7 @@ pub struct Record {
     /// The last fencing token granted for this key; the next one is larger.
     pub last_fence: u64,
     /// Recently ended runs, newest first, at most `HISTORY_LEN`.
-    pub history: Vec<Ended>,
+    pub history: History,
     pub updated_at: i64,
 }
 
@@ -91,7 +134,7 @@ impl Default for Record {
         Record {
             phase: Phase::Idle,
             last_fence: 0,
-            history: Vec::new(),
+            history: History::default(),
             updated_at: 0,
         }
     }
@@ -105,33 +148,27 @@ impl Record {
             && now.saturating_sub(self.updated_at) >= retention_ms as i64
     }
 
-    pub(crate) fn remember(&mut self, run_id: String, ended_at: i64, how: EndedHow) {
+    pub(crate) fn remember(&mut self, run_id: RunId, ended_at: i64, how: EndedHow) {
         self.remember_with(run_id, ended_at, how, None);
     }
 
     pub(crate) fn remember_with(
         &mut self,
-        run_id: String,
+        run_id: RunId,
         ended_at: i64,
         how: EndedHow,
         note: Option<String>,
     ) {
-        if self.history.len() == HISTORY_LEN {
-            self.history.pop();
-        }
-        self.history.insert(
-            0,
-            Ended {
-                run_id,
-                ended_at,
-                how,
-                note,
-            },
-        );
+        self.history.push_front(Ended {
+            run_id,
+            ended_at,
+            how,
+            note,
+        });
     }
 
-    pub(crate) fn ended(&self, run_id: &str) -> Option<&Ended> {
-        self.history.iter().find(|e| e.run_id == run_id)
+    pub(crate) fn ended(&self, run_id: &RunId) -> Option<&Ended> {
+        self.history.iter().find(|e| e.run_id == *run_id)
     }
 }
 

@@ -1,14 +1,15 @@
 use super::command::ReleaseStatus;
+use super::ids::{Owner, RunId};
 use super::record::Run;
 
 /// The public face of a run, as conflict and heal answers show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunSummary {
-    pub run_id: String,
+    pub run_id: RunId,
     pub fencing_token: u64,
     pub started_at: i64,
     pub expires_at: i64,
-    pub owner: Option<String>,
+    pub owner: Option<Owner>,
     pub attempt: u32,
 }
 
@@ -33,7 +34,7 @@ pub enum AcquireReply {
     },
     AlreadyRunning(RunSummary),
     AwaitingApproval {
-        failed_run_id: String,
+        failed_run_id: RunId,
         failed_at: i64,
         error: Option<String>,
         attempt: u32,
@@ -72,7 +73,7 @@ pub enum HeartbeatReply {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApproveReply {
     Approved {
-        failed_run_id: String,
+        failed_run_id: RunId,
         approved_at: i64,
         /// The attempt number the next acquire will carry.
         next_attempt: u32,
@@ -84,7 +85,7 @@ pub enum ApproveReply {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ForceReleaseReply {
-    Released { run_id: String, ended_at: i64 },
+    Released { run_id: RunId, ended_at: i64 },
     NotRunning,
 }
 

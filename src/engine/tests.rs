@@ -28,7 +28,7 @@ impl H {
         let mut ids = self.ids;
         let mut gen = |_| {
             ids += 1;
-            format!("run-{ids}")
+            RunId::from(format!("run-{ids}"))
         };
         let mut ctx = Context {
             now: self.now,
@@ -66,7 +66,7 @@ impl H {
             r => panic!("expected acquired, got {r:?}"),
         }
     }
-    fn release(&mut self, id: &str, status: ReleaseStatus) -> ReleaseReply {
+    fn release(&mut self, id: impl Into<RunId>, status: ReleaseStatus) -> ReleaseReply {
         let cmd = Release {
             run_id: id.into(),
             status,
@@ -77,7 +77,7 @@ impl H {
             r => panic!("{r:?}"),
         }
     }
-    fn heartbeat(&mut self, id: &str, ttl: Option<u64>) -> HeartbeatReply {
+    fn heartbeat(&mut self, id: impl Into<RunId>, ttl: Option<u64>) -> HeartbeatReply {
         match self
             .run(Command::Heartbeat(Heartbeat {
                 run_id: id.into(),

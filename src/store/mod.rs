@@ -2,6 +2,7 @@
 //! decide what a command means (that is `engine::apply`).
 
 mod clock;
+mod cursor;
 mod error;
 mod inspect;
 pub mod job;
@@ -11,12 +12,13 @@ pub mod sqlite;
 
 pub use self::redis::RedisStore;
 pub use clock::{Clock, Reading};
+pub use cursor::After;
 pub use error::{panic_message, StoreError};
-pub use inspect::{collect, InspectFilter, Inspection};
-pub use memory::MemoryStore;
+pub use inspect::{count, matching, InspectFilter, Inspection, DEFAULT_PAGE, MAX_PAGE};
+pub use memory::{MemoryInspect, MemoryStore};
 pub use sqlite::SqliteStore;
 
-use crate::engine::{Command, Policy, Reply};
+use crate::engine::{Command, Policy, Reply, RunId};
 
 pub struct Executed {
     /// Times in it are on the wall clock, as callers see them.
@@ -52,27 +54,23 @@ pub trait Store: Send + Sync {
 #[cfg(test)]
 #[test]
 fn run_ids_are_uuid_v7_with_the_given_time() {
-    let id = new_run_id(0x0123_4567_89ab);
+    let id = new_run_id(0x0123_4567_89ab).to_string();
     let u = uuid::Uuid::parse_str(&id).unwrap();
     assert_eq!(u.get_version_num(), 7);
     assert_eq!(u.get_variant(), uuid::Variant::RFC4122);
     assert!(id.starts_with("01234567-89ab-7"));
     for now in [0, 1, 1_700_000_000_000, 0xffff_ffff_ffff] {
-        let id = new_run_id(now);
+        let id = new_run_id(now).to_string();
         assert!(crate::engine::validate_run_id(&id).is_ok(), "{id}");
     }
     assert_ne!(new_run_id(1), new_run_id(1));
 }
 
-pub fn new_run_id(now_ms: i64) -> String {
+pub fn new_run_id(now_ms: i64) -> RunId {
     let random: u128 = rand::random();
     let mut bytes = random.to_be_bytes();
     bytes[..6].copy_from_slice(&(now_ms.max(0) as u64).to_be_bytes()[2..]);
     bytes[6] = 0x70 | (bytes[6] & 0x0f);
     bytes[8] = 0x80 | (bytes[8] & 0x3f);
-    let mut buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    uuid::Uuid::from_bytes(bytes)
-        .hyphenated()
-        .encode_lower(&mut buf)
-        .to_owned()
+    RunId::from_bytes(bytes)
 }

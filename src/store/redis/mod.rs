@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, Client};
+use redis::Client;
 use tokio::sync::mpsc;
 
 pub use keys::{guard_key, scan_pattern, storage_key_of};
 
 use super::job::{Answers, Completion, Deliver, Done, Job, JobKind, OPEN_ID};
-use super::{collect, new_run_id, Executed, InspectFilter, StoreError};
+use super::{count, matching, new_run_id, After, Executed, InspectFilter, Inspection, StoreError};
 use crate::engine::{apply, Command, Context, Policy, Record};
 
 /// Compare-and-set attempts before a command gives up as unavailable: only
@@ -229,7 +229,7 @@ async fn execute(
     crate::fault::inject("store", &key);
     let redis_key = guard_key(&key);
     let released_run = match &command {
-        Command::Release(r) => Some(r.run_id.clone()),
+        Command::Release(r) => Some(r.run_id.to_string()),
         _ => None,
     };
     // What the command is computed from, and whether the server just said so
@@ -297,24 +297,11 @@ async fn execute(
     )))
 }
 
-async fn inspect(conn: &mut ConnectionManager, filter: &InspectFilter) -> Result<Done, StoreError> {
-    let pattern = scan_pattern(&filter.full_prefix());
-    let mut names: Vec<String> = Vec::new();
-    {
-        let mut iter = conn
-            .scan_options::<String>(
-                redis::ScanOptions::default()
-                    .with_pattern(pattern)
-                    .with_count(1000),
-            )
-            .await
-            .map_err(unavailable)?;
-        use futures_util::StreamExt;
-        while let Some(name) = iter.next().await {
-            names.push(name.map_err(unavailable)?);
-        }
-    }
-    let now = scripts::server_time(conn).await.map_err(unavailable)?;
+/// Records of `names` (Redis keys), as (storage key, record), in pipelined batches.
+async fn load(
+    conn: &mut ConnectionManager,
+    names: &[String],
+) -> Result<Vec<(String, Record)>, StoreError> {
     let mut records = Vec::with_capacity(names.len());
     for chunk in names.chunks(500) {
         let mut pipe = redis::pipe();
@@ -332,9 +319,119 @@ async fn inspect(conn: &mut ConnectionManager, filter: &InspectFilter) -> Result
             records.push((key.to_owned(), rec));
         }
     }
-    Ok(Done::Inspected(collect(
-        records.iter().map(|(k, r)| (k.as_str(), r)),
-        filter,
+    Ok(records)
+}
+
+async fn scan(
+    conn: &mut ConnectionManager,
+    cursor: u64,
+    pattern: &str,
+    count: usize,
+) -> Result<(u64, Vec<String>), StoreError> {
+    redis::cmd("SCAN")
+        .arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(count)
+        .query_async(conn)
+        .await
+        .map_err(unavailable)
+}
+
+/// A page follows SCAN: whole SCAN batches (asking for as many keys as the page
+/// has room for), each sorted by key; its cursor is the SCAN cursor of the next
+/// batch. So pages are sorted within themselves, not across; a guard is listed
+/// at least once, as SCAN returns it (a guard written during the walk may be
+/// listed twice or not at all); the last page may be empty.
+/// Counts need every record of the prefix: Redis keeps no cross-key state here
+/// (a counter would be a second key, in another Cluster slot, written by the
+/// same script), so they are one SCAN of the prefix, off the JS thread.
+async fn inspect(conn: &mut ConnectionManager, filter: &InspectFilter) -> Result<Done, StoreError> {
+    let pattern = scan_pattern(&filter.full_prefix());
+    let now = scripts::server_time(conn).await.map_err(unavailable)?;
+    let mut guards = Vec::new();
+    let mut next = None;
+    if filter.limit > 0 {
+        let (mut cursor, mut skip) = match &filter.after {
+            Some(After::Scan {
+                cursor,
+                count,
+                last: Some(last),
+            }) => (*cursor, Some((last.clone(), *count))),
+            Some(After::Scan { cursor, .. }) => (*cursor, None),
+            _ => (0, None),
+        };
+        loop {
+            let room = filter.limit - guards.len();
+            let count = skip.as_ref().map_or(room.max(10) as u32, |s| s.1);
+            let (after_batch, names) = scan(conn, cursor, &pattern, count as usize).await?;
+            let mut batch = load(conn, &names).await?;
+            batch.sort_by(|a, b| a.0.cmp(&b.0));
+            let skip_to = skip.take().map(|s| s.0);
+            let found: Vec<_> = batch
+                .iter()
+                .filter(|(k, _)| skip_to.as_ref().is_none_or(|s| k > s))
+                .filter_map(|(k, rec)| matching(k, rec, filter, now).map(|g| (k.clone(), g)))
+                .collect();
+            if found.len() > room {
+                // A page ends between batches, so the next one scans this batch
+                // afresh; only a batch larger than a whole page is cut.
+                let last = if guards.is_empty() {
+                    let cut: Vec<_> = found.into_iter().take(room).collect();
+                    let last = cut.last().map(|(k, _)| k.clone());
+                    guards.extend(cut.into_iter().map(|(_, g)| g));
+                    last
+                } else {
+                    None
+                };
+                next = Some(filter.encode(&After::Scan {
+                    cursor,
+                    count,
+                    last,
+                }));
+                break;
+            }
+            guards.extend(found.into_iter().map(|(_, g)| g));
+            if after_batch == 0 {
+                break;
+            }
+            cursor = after_batch;
+            if guards.len() == filter.limit {
+                next = Some(filter.encode(&After::Scan {
+                    cursor,
+                    count: 0,
+                    last: None,
+                }));
+                break;
+            }
+        }
+    }
+    guards.sort_by(|a, b| a.0.cmp(&b.0));
+    let counts = if filter.counts {
+        let mut counts = crate::engine::Counts::default();
+        let mut cursor = 0;
+        loop {
+            let (after_batch, names) = scan(conn, cursor, &pattern, 1000).await?;
+            let batch = load(conn, &names).await?;
+            let c = count(batch.iter().map(|(_, r)| r), now);
+            counts.running += c.running;
+            counts.stale += c.stale;
+            counts.failed += c.failed;
+            counts.approved += c.approved;
+            if after_batch == 0 {
+                break;
+            }
+            cursor = after_batch;
+        }
+        Some(counts)
+    } else {
+        None
+    };
+    Ok(Done::Inspected(Inspection {
         now,
-    )))
+        guards,
+        counts,
+        next,
+    }))
 }

@@ -1,10 +1,10 @@
 //! One batch of jobs, one transaction: group commit.
 
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{named_params, params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::engine::{apply, Command, Context, Policy, Record};
+use crate::engine::{apply, Command, Context, Counts, DerivedState, Policy, Record};
 use crate::store::job::{Completion, Done, Job, JobKind};
-use crate::store::{collect, new_run_id, Clock, Executed, Reading, StoreError};
+use crate::store::{matching, new_run_id, After, Clock, Executed, Inspection, Reading, StoreError};
 
 pub fn run(
     conn: &mut Connection,
@@ -53,7 +53,7 @@ fn run_in_tx(
             let answer = match job.kind {
                 JobKind::Command { key, command } => {
                     let released_run = match &command {
-                        Command::Release(r) => Some(r.run_id.clone()),
+                        Command::Release(r) => Some(r.run_id.to_string()),
                         _ => None,
                     };
                     crate::fault::inject("store", &key);
@@ -106,29 +106,129 @@ fn run_in_tx(
     Ok(out)
 }
 
+/// A row of a page: the key and the record's text.
+type KeyAndRecord = (String, String);
+
 fn inspect(
     tx: &rusqlite::Transaction,
     filter: &crate::store::InspectFilter,
     at: Reading,
 ) -> Result<Done, StoreError> {
-    let prefix = filter.full_prefix();
-    let read = || -> rusqlite::Result<Vec<(String, String)>> {
-        let mut q = tx.prepare_cached(
-            "SELECT key, record FROM guards WHERE idle = 0 AND substr(key, 1, length(?1)) = ?1",
-        )?;
-        let rows = q.query_map([&prefix], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect()
+    let now = at.now;
+    let read = || -> rusqlite::Result<(Vec<KeyAndRecord>, Option<Counts>)> {
+        let prefix = filter.full_prefix();
+        let end = prefix_end(&prefix);
+        let mut rows = Vec::new();
+        if filter.limit > 0 {
+            let (from, excluded) = filter.start_key();
+            let sql = page_sql(filter.state, excluded, end.is_some());
+            let mut q = tx.prepare_cached(&sql)?;
+            let limit = filter.limit as i64 + 1;
+            let all = named_params! { ":from": from, ":end": end, ":now": now, ":limit": limit };
+            let found = q.query_map(&*used(&sql, all), |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows = found.collect::<rusqlite::Result<_>>()?;
+        }
+        let counts = if filter.counts {
+            let sql = counts_sql(!filter.prefix.is_empty(), end.is_some());
+            let mut q = tx.prepare_cached(&sql)?;
+            let all = named_params! { ":from": prefix, ":end": end, ":now": now };
+            Some(q.query_row(&*used(&sql, all), |r| {
+                Ok(Counts {
+                    running: r.get::<_, i64>(0)? as u64,
+                    stale: r.get::<_, i64>(1)? as u64,
+                    failed: r.get::<_, i64>(2)? as u64,
+                    approved: r.get::<_, i64>(3)? as u64,
+                })
+            })?)
+        } else {
+            None
+        };
+        Ok((rows, counts))
     };
-    let rows = read().map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    let mut records = Vec::with_capacity(rows.len());
+    let (rows, counts) = read().map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let mut guards = Vec::with_capacity(rows.len());
+    let mut next = None;
     for (key, text) in rows {
         let rec: Record = serde_json::from_str(&text)
             .map_err(|e| StoreError::Corrupt(format!("record of {key:?} is unreadable: {e}")))?;
-        records.push((key, rec));
+        if guards.len() == filter.limit {
+            let last: &(String, _) = guards.last().expect("limit > 0");
+            next = Some(filter.encode(&After::Key(format!(
+                "{}{}",
+                filter.namespace_prefix, last.0
+            ))));
+            break;
+        }
+        guards.extend(matching(&key, &rec, filter, now));
     }
     Ok(Done::Inspected(
-        collect(records.iter().map(|(k, r)| (k.as_str(), r)), filter, at.now).shown(at),
+        Inspection {
+            now,
+            guards,
+            counts,
+            next,
+        }
+        .shown(at),
     ))
+}
+
+/// The parameters `sql` names (SQLite refuses a binding to a name it lacks).
+fn used<'a>(
+    sql: &str,
+    all: &[(&'a str, &'a dyn rusqlite::ToSql)],
+) -> Vec<(&'a str, &'a dyn rusqlite::ToSql)> {
+    all.iter()
+        .filter(|(n, _)| sql.contains(n))
+        .copied()
+        .collect()
+}
+
+/// The least string above every string starting with `prefix` (its last
+/// character's successor), or `None` when nothing is (an empty prefix).
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(c) = chars.pop() {
+        let next = (c as u32 + 1..=char::MAX as u32).find_map(char::from_u32);
+        if let Some(n) = next {
+            chars.push(n);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// A page in key order, by state through the `(phase, key, expires_at)` index.
+fn page_sql(state: Option<DerivedState>, after: bool, end: bool) -> String {
+    let state = match state {
+        None => "phase > 0",
+        Some(DerivedState::Running) => "phase = 1 AND expires_at > :now",
+        Some(DerivedState::Stale) => "phase = 1 AND expires_at <= :now",
+        Some(DerivedState::Failed) => "phase = 2",
+        Some(DerivedState::Approved) => "phase = 3",
+    };
+    format!(
+        "SELECT key, record FROM guards WHERE {state} AND key {} :from{} ORDER BY key LIMIT :limit",
+        if after { ">" } else { ">=" },
+        if end { " AND key < :end" } else { "" },
+    )
+}
+
+/// Counts per state, each an index range: `(phase, expires_at)` for the whole
+/// store, `(phase, key, expires_at)` within a prefix.
+fn counts_sql(prefix: bool, end: bool) -> String {
+    let range = match (prefix, end) {
+        (false, _) => "",
+        (true, false) => " AND key >= :from",
+        (true, true) => " AND key >= :from AND key < :end",
+    };
+    let count = |cond: &str| format!("(SELECT count(*) FROM guards WHERE {cond}{range})");
+    format!(
+        "SELECT {}, {}, {}, {}",
+        count("phase = 1 AND expires_at > :now"),
+        count("phase = 1 AND expires_at <= :now"),
+        count("phase = 2"),
+        count("phase = 3"),
+    )
 }
 
 /// Deletes idle records past retention, first raising the store's fence floor

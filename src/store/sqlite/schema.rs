@@ -11,7 +11,9 @@ use crate::store::StoreError;
 const APPLICATION_ID: i64 = 0x5447_5244;
 
 /// Index + 1 is the `user_version` a migration brings the file to.
-const MIGRATIONS: &[&str] = &["CREATE TABLE guards (
+const MIGRATIONS: &[&str] = &[V1_GUARDS, V2_STATE_INDEXES];
+
+const V1_GUARDS: &str = "CREATE TABLE guards (
         key TEXT PRIMARY KEY NOT NULL,
         idle INTEGER NOT NULL,
         updated_at INTEGER NOT NULL,
@@ -20,7 +22,24 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE guards (
     ) WITHOUT ROWID;
     CREATE INDEX guards_purge ON guards (idle, updated_at);
     CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL) WITHOUT ROWID;
-    INSERT INTO meta (name, value) VALUES ('fence_floor', 0);"];
+    INSERT INTO meta (name, value) VALUES ('fence_floor', 0);";
+
+/// Each guard's phase and a running run's expiry, derived from the record by
+/// SQLite itself (virtual generated columns: computed, not stored), and indexed
+/// so `inspect` counts per state and pages a state by index ranges instead of
+/// reading every record. Derived in SQL rather than written by this code, so
+/// the columns can never disagree with the record, whoever wrote it.
+/// Phase: 0 idle, 1 running (stale or not), 2 failed, 3 approved.
+const V2_STATE_INDEXES: &str = "ALTER TABLE guards ADD COLUMN phase INTEGER
+        GENERATED ALWAYS AS (CASE
+            WHEN idle THEN 0
+            WHEN json_type(record, '$.phase.Running') IS NOT NULL THEN 1
+            WHEN json_type(record, '$.phase.Failed') IS NOT NULL THEN 2
+            ELSE 3 END) VIRTUAL;
+    ALTER TABLE guards ADD COLUMN expires_at INTEGER
+        GENERATED ALWAYS AS (json_extract(record, '$.phase.Running.expires_at')) VIRTUAL;
+    CREATE INDEX guards_by_phase ON guards (phase, expires_at);
+    CREATE INDEX guards_by_phase_key ON guards (phase, key, expires_at);";
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 

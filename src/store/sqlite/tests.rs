@@ -157,3 +157,106 @@ fn runs_of_an_earlier_boot_are_stale_and_the_same_boot_keeps_its_runs() {
     }
     close(s, &rx);
 }
+
+fn inspect_job(id: u32, filter: crate::store::InspectFilter) -> Job {
+    Job {
+        id,
+        kind: JobKind::Inspect(filter),
+    }
+}
+
+fn inspected(rx: &mpsc::Receiver<Completion>) -> crate::store::Inspection {
+    match rx.recv().unwrap() {
+        (_, Ok(Done::Inspected(found))) => found,
+        (_, Err(e)) => panic!("{e}"),
+        _ => panic!("not an inspection"),
+    }
+}
+
+fn filter(prefix: &str, limit: usize) -> crate::store::InspectFilter {
+    crate::store::InspectFilter {
+        namespace_prefix: String::new(),
+        prefix: prefix.into(),
+        state: None,
+        limit,
+        after: None,
+        counts: true,
+    }
+}
+
+/// A file written by 0.1.0 (schema version 1) opens, is migrated in place to
+/// the indexed state columns, and answers counts and pages from them.
+#[test]
+fn a_version_1_file_is_migrated_in_place_and_counted_by_index() {
+    let path = temp_file("v1.db");
+    std::fs::write(
+        &path,
+        include_bytes!("../../../__test__/fixtures/stores/task-guard-0.1.0-shapes.db"),
+    )
+    .unwrap();
+    let (s, rx) = start(&path, true);
+    opened(&rx).unwrap();
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = c
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(SCHEMA_VERSION, 2);
+    let plan: String = c
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT count(*) FROM guards WHERE phase = 2",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("USING INDEX guards_by_phase"), "{plan}");
+
+    s.submit(inspect_job(1, filter("", 100)));
+    let all = inspected(&rx);
+    let counts = all.counts.unwrap();
+    // The fixture's long runs expire in December 2026: running or stale, by now.
+    assert_eq!(counts.running + counts.stale, 4);
+    assert!(counts.stale >= 1, "b::stale has a 1 ms ttl");
+    assert_eq!((counts.failed, counts.approved), (2, 1));
+    let keys: Vec<&str> = all.guards.iter().map(|g| g.0.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "a::failed",
+            "a::running-1",
+            "a::running-2",
+            "b::approved",
+            "b::healed",
+            "b::stale",
+            "b::stale-failed"
+        ]
+    );
+
+    // Pages of two within a prefix, each resuming after the last.
+    let mut f = filter("a::", 2);
+    s.submit(inspect_job(2, f.clone()));
+    let page = inspected(&rx);
+    assert_eq!(page.guards.len(), 2);
+    assert_eq!(page.counts.unwrap().failed, 1);
+    f.decode_after(&page.next.unwrap()).unwrap();
+    s.submit(inspect_job(3, f));
+    let page = inspected(&rx);
+    assert_eq!(page.guards[0].0, "a::running-2");
+    assert_eq!(page.next, None);
+
+    // A state page by index.
+    let mut f = filter("b::", 10);
+    f.state = Some(crate::engine::DerivedState::Failed);
+    s.submit(inspect_job(4, f));
+    let page = inspected(&rx);
+    assert_eq!(page.guards.len(), 1);
+    assert_eq!(page.guards[0].0, "b::stale-failed");
+
+    // The columns follow writes (they are derived by SQLite from the record).
+    assert!(s.submit(acquire_job(5)));
+    assert!(matches!(rx.recv().unwrap(), (5, Ok(Done::Executed { .. }))));
+    s.submit(inspect_job(6, filter("k", 0)));
+    let only = inspected(&rx);
+    assert!(only.guards.is_empty());
+    assert_eq!(only.counts.unwrap().running, 1);
+}
