@@ -8,6 +8,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { TaskGuard } from '../index.mjs'
+import helpers from './sqlite-helpers.cjs'
 
 const STORES = new URL('./fixtures/stores/', import.meta.url).pathname
 const made = JSON.parse(fs.readFileSync(path.join(STORES, 'task-guard-0.1.0.json'), 'utf8')).made
@@ -16,10 +17,14 @@ const KEEP = { retentionMs: 10 * 365 * 24 * 3_600_000 }
 
 /** A copy of the 0.1.0 file: opening migrates files in place. */
 function copy() {
+  return `sqlite:${copyFile()}`
+}
+
+function copyFile() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'task-guard-0.1.0-'))
   const file = path.join(dir, 'guards.db')
   fs.copyFileSync(path.join(STORES, 'task-guard-0.1.0.db'), file)
-  return `sqlite:${file}`
+  return file
 }
 
 /** Running until its (24-day) lease ends, then stale: either way the same run. */
@@ -84,4 +89,25 @@ test('0.1.0 database: every guard answers as it would have', async () => {
   const again = await TaskGuard.open({ store, ...KEEP })
   assert.equal((await again.acquire(made.approved.key)).runId, retry.runId)
   await again.close()
+})
+
+test('records are written in format version 1, which 0.1.0 reads; a newer version is refused untouched', async () => {
+  const file = copyFile()
+  const g = await TaskGuard.open({ store: `sqlite:${file}`, ...KEEP })
+  const r = await g.acquire('new::task')
+  await g.close()
+  const [[text]] = helpers.sql(file, ["SELECT record FROM guards WHERE key = 'new::task'"])
+  assert.match(text, /^\{"v":1,"phase":\{"Running":/)
+  // Untouched 0.1.0 rows carry no version: read as 1 (above).
+  const [[old]] = helpers.sql(file, [`SELECT record FROM guards WHERE key = '${made.failed.key}'`])
+  assert.match(old, /^\{"phase":/)
+
+  helpers.sql(file, [`UPDATE guards SET record = replace(record, '{"v":1,', '{"v":2,') WHERE key = 'new::task'`])
+  const before = helpers.sql(file, ["SELECT record FROM guards WHERE key = 'new::task'"])
+  const again = await TaskGuard.open({ store: `sqlite:${file}`, ...KEEP })
+  await assert.rejects(again.acquire('new::task'), (e) => e.code === 'ERR_TASK_GUARD_STORE_VERSION' && /format version 2/.test(e.message))
+  await assert.rejects(again.release('new::task', r.runId), { code: 'ERR_TASK_GUARD_STORE_VERSION' })
+  assert.equal((await again.acquire(made.failed.key)).status, 'awaiting_approval', 'other records still answer')
+  await again.close()
+  assert.deepEqual(helpers.sql(file, ["SELECT record FROM guards WHERE key = 'new::task'"]), before)
 })

@@ -1,8 +1,6 @@
-use serde::{Deserialize, Serialize};
-
 use super::ids::{Owner, RunId};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReleaseStatus {
     Succeeded,
     Failed,

@@ -1,15 +1,13 @@
 //! Compact forms of the two strings every running record carries: its run id and
 //! its owner. A memory store holds a million records; 36-character run ids and
-//! one owner string per record were most of their size. Both serialise exactly
-//! as the strings they stand for, so stored records keep their form.
+//! one owner string per record were most of their size. Stored records hold
+//! them as the strings they stand for (see `store::codec`).
 
 use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 const HYPHENS: [usize; 4] = [8, 13, 18, 23];
 const UUID_LEN: usize = 36;
@@ -152,19 +150,6 @@ impl PartialEq<&str> for RunId {
     }
 }
 
-impl Serialize for RunId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str(&mut [0; UUID_LEN]))
-    }
-}
-
-impl<'de> Deserialize<'de> for RunId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = std::borrow::Cow::<'de, str>::deserialize(d)?;
-        Ok(RunId::parse(&s))
-    }
-}
-
 /// An owner's name, shared: one process's runs mostly name the same few owners,
 /// and a store may intern them so a million records hold one copy. A thin
 /// pointer (the `String` sits behind the `Arc`) keeps records small.
@@ -235,18 +220,6 @@ impl From<&str> for Owner {
     }
 }
 
-impl Serialize for Owner {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Owner {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Owner::from)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,9 +237,6 @@ mod tests {
             let id = RunId::parse(s);
             assert_eq!(id.to_string(), s);
             assert_eq!(id, s);
-            let json = serde_json::to_string(&id).unwrap();
-            assert_eq!(json, serde_json::to_string(s).unwrap());
-            assert_eq!(serde_json::from_str::<RunId>(&json).unwrap(), id);
         }
         assert!(matches!(
             RunId::parse("0189f7a2-3b4c-7d5e-8f60-123456789abc"),
@@ -294,9 +264,5 @@ mod tests {
         let set: HashSet<Owner> = [Owner::from("gateway-1")].into_iter().collect();
         assert!(set.contains("gateway-1"));
         assert_eq!(Owner::from("a"), Owner::from("a".to_owned()));
-        assert_eq!(
-            serde_json::to_string(&Owner::from("w\"")).unwrap(),
-            r#""w\"""#
-        );
     }
 }

@@ -27,13 +27,11 @@ pub use inspect::{view, Counts, DerivedState, GuardView};
 pub use key::{storage_key, validate_key, validate_namespace, validate_run_id, validate_text};
 pub use limits::*;
 pub use policy::{OnStale, Policy};
-pub use record::{Phase, Record};
+pub use record::{Approval, Ended, EndedHow, Failure, FailureCause, History, Phase, Record, Run};
 pub use reply::{
     AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunSummary,
 };
 
-#[cfg(test)]
-mod golden_tests;
 #[cfg(test)]
 mod model_tests;
 #[cfg(test)]

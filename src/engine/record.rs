@@ -1,11 +1,9 @@
-use serde::{Deserialize, Serialize};
-
 use super::command::ReleaseStatus;
 use super::ids::{Owner, RunId};
 use super::limits::HISTORY_LEN;
 
 /// One granted execution of a key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Run {
     pub run_id: RunId,
     pub fencing_token: u64,
@@ -24,7 +22,7 @@ impl Run {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FailureCause {
     /// The owner released it as failed.
     Released,
@@ -32,7 +30,7 @@ pub enum FailureCause {
     Stale,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     pub run: Run,
     pub failed_at: i64,
@@ -40,7 +38,7 @@ pub struct Failure {
     pub cause: FailureCause,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Approval {
     pub approved_at: i64,
     pub approved_by: Option<String>,
@@ -49,8 +47,7 @@ pub struct Approval {
 
 /// Failures and approvals are boxed: they are rare, and a running record (the
 /// common one, a million of them in a memory store) is then no larger than its run.
-/// A box serialises as what it holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Phase {
     Idle,
     Running(Run),
@@ -58,7 +55,7 @@ pub enum Phase {
     Approved(Box<Failure>, Box<Approval>),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndedHow {
     Released(ReleaseStatus),
     /// Replaced by a later acquire after it went stale.
@@ -69,19 +66,18 @@ pub enum EndedHow {
     Forced,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ended {
     pub run_id: RunId,
     pub ended_at: i64,
     pub how: EndedHow,
     /// Who forced it and why, for `Forced`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
 /// Recently ended runs, newest first. Most records (a running run's first
 /// attempt) have none: then it is one null pointer, not an empty `Vec`'s three
-/// words. Serialises as the list it holds.
+/// words.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[allow(clippy::box_collection)] // the point: one word when empty, not a Vec's three
 pub struct History(Option<Box<Vec<Ended>>>);
@@ -105,21 +101,14 @@ impl std::ops::Deref for History {
     }
 }
 
-impl Serialize for History {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (**self).serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for History {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let list = Vec::<Ended>::deserialize(d)?;
-        Ok(History((!list.is_empty()).then(|| Box::new(list))))
+impl From<Vec<Ended>> for History {
+    fn from(list: Vec<Ended>) -> Self {
+        History((!list.is_empty()).then(|| Box::new(list)))
     }
 }
 
 /// Everything stored for one key.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Record {
     pub phase: Phase,
     /// The last fencing token granted for this key; the next one is larger.

@@ -2,6 +2,7 @@
 //! decide what a command means (that is `engine::apply`).
 
 mod clock;
+pub mod codec;
 mod cursor;
 mod error;
 mod inspect;

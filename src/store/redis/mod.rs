@@ -25,7 +25,9 @@ use tokio::sync::mpsc;
 pub use keys::{guard_key, scan_pattern, storage_key_of};
 
 use super::job::{Answers, Completion, Deliver, Done, Job, JobKind, OPEN_ID};
-use super::{count, matching, new_run_id, After, Executed, InspectFilter, Inspection, StoreError};
+use super::{
+    codec, count, matching, new_run_id, After, Executed, InspectFilter, Inspection, StoreError,
+};
 use crate::engine::{apply, Command, Context, Policy, Record};
 
 /// Compare-and-set attempts before a command gives up as unavailable: only
@@ -246,9 +248,7 @@ async fn execute(
         };
         let mut rec = match &text {
             None => Record::default(),
-            Some(t) => serde_json::from_str::<Record>(t).map_err(|e| {
-                StoreError::Corrupt(format!("record of {key:?} is unreadable: {e}"))
-            })?,
+            Some(t) => codec::decode(&key, t)?,
         };
         // Redis keeps no cross-key state: fences rise with the server clock past purges.
         let applied = {
@@ -268,9 +268,7 @@ async fn execute(
         if !applied.changed && fresh {
             return Ok(done(applied.reply));
         }
-        let new_text = applied
-            .changed
-            .then(|| serde_json::to_string(&rec).expect("records serialise"));
+        let new_text = applied.changed.then(|| codec::encode(&rec));
         // Idle records are history only: they expire; anything else never does.
         let expire_ms = if rec.is_idle() {
             policy.retention_ms.max(1)
@@ -313,9 +311,7 @@ async fn load(
             let (Some(text), Some(key)) = (text, storage_key_of(name)) else {
                 continue;
             };
-            let rec: Record = serde_json::from_str(&text).map_err(|e| {
-                StoreError::Corrupt(format!("record of {key:?} is unreadable: {e}"))
-            })?;
+            let rec = codec::decode(key, &text)?;
             records.push((key.to_owned(), rec));
         }
     }

@@ -4,7 +4,9 @@ use rusqlite::{named_params, params, Connection, OptionalExtension, TransactionB
 
 use crate::engine::{apply, Command, Context, Counts, DerivedState, Policy, Record};
 use crate::store::job::{Completion, Done, Job, JobKind};
-use crate::store::{matching, new_run_id, After, Clock, Executed, Inspection, Reading, StoreError};
+use crate::store::{
+    codec, matching, new_run_id, After, Clock, Executed, Inspection, Reading, StoreError,
+};
 
 pub fn run(
     conn: &mut Connection,
@@ -58,16 +60,11 @@ fn run_in_tx(
                     };
                     crate::fault::inject("store", &key);
                     let text: Option<String> = load.query_row([&key], |r| r.get(0)).optional()?;
-                    let mut rec = match text.map(|t| serde_json::from_str::<Record>(&t)) {
+                    let mut rec = match text.map(|t| codec::decode(&key, &t)) {
                         None => Record::default(),
                         Some(Ok(rec)) => rec,
                         Some(Err(e)) => {
-                            out.push((
-                                job.id,
-                                Err(StoreError::Corrupt(format!(
-                                    "record of {key:?} is unreadable: {e}"
-                                ))),
-                            ));
+                            out.push((job.id, Err(e)));
                             continue;
                         }
                     };
@@ -79,7 +76,7 @@ fn run_in_tx(
                     };
                     let applied = apply(&mut rec, command, &mut ctx);
                     if applied.changed {
-                        let text = serde_json::to_string(&rec).expect("records serialise");
+                        let text = codec::encode(&rec);
                         save.execute(params![
                             key,
                             rec.is_idle(),
@@ -149,8 +146,7 @@ fn inspect(
     let mut guards = Vec::with_capacity(rows.len());
     let mut next = None;
     for (key, text) in rows {
-        let rec: Record = serde_json::from_str(&text)
-            .map_err(|e| StoreError::Corrupt(format!("record of {key:?} is unreadable: {e}")))?;
+        let rec = codec::decode(&key, &text)?;
         if guards.len() == filter.limit {
             let last: &(String, _) = guards.last().expect("limit > 0");
             next = Some(filter.encode(&After::Key(format!(

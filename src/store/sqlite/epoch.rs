@@ -6,8 +6,9 @@
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use crate::engine::{view, DerivedState, Record};
+use crate::engine::{view, DerivedState};
 use crate::store::clock::{boot_id, boot_ms, wall_ms};
+use crate::store::codec;
 
 /// What the file says of its clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,7 +99,7 @@ fn latest(tx: &rusqlite::Transaction) -> rusqlite::Result<Latest> {
     while let Some(row) = rows.next()? {
         let text: String = row.get(0)?;
         // An unreadable record is reported when it is used, not here.
-        let Ok(rec) = serde_json::from_str::<Record>(&text) else {
+        let Ok(rec) = codec::decode("", &text) else {
             continue;
         };
         if let Some(v) = view(&rec, i64::MIN).filter(|v| v.state == DerivedState::Running) {
