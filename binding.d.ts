@@ -34,12 +34,6 @@ export interface CountsOut {
 
 export declare function durableAcquire(d: Handle, id: number, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): void
 
-/**
- * Moves this store's clock forward (SQLite). Redis reads the server's clock,
- * which no client moves.
- */
-export declare function durableAdvanceClock(d: Handle, ms: number): void
-
 export declare function durableApproveRetry(d: Handle, id: number, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): void
 
 /** Stops taking jobs; those already submitted are still answered. */
@@ -91,9 +85,6 @@ export interface EventOut {
  * follows. A heal and `awaiting_approval` return an object.
  */
 export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | ReplyOut
-
-/** Moves this store's clock forward, so tests make runs stale without sleeping. */
-export declare function guardAdvanceClock(g: Handle, ms: number): void
 
 export declare function guardApproveRetry(g: Handle, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): ReplyOut
 

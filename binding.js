@@ -836,7 +836,6 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.durableAcquire = nativeBinding.durableAcquire
-module.exports.durableAdvanceClock = nativeBinding.durableAdvanceClock
 module.exports.durableApproveRetry = nativeBinding.durableApproveRetry
 module.exports.durableClose = nativeBinding.durableClose
 module.exports.durableDispose = nativeBinding.durableDispose
@@ -847,7 +846,6 @@ module.exports.durableOpen = nativeBinding.durableOpen
 module.exports.durableRef = nativeBinding.durableRef
 module.exports.durableRelease = nativeBinding.durableRelease
 module.exports.guardAcquire = nativeBinding.guardAcquire
-module.exports.guardAdvanceClock = nativeBinding.guardAdvanceClock
 module.exports.guardApproveRetry = nativeBinding.guardApproveRetry
 module.exports.guardClose = nativeBinding.guardClose
 module.exports.guardForceRelease = nativeBinding.guardForceRelease

@@ -1,10 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TaskGuard } from '../index.mjs'
-import testing from '../lib/testing.js'
+import helpers from './helpers.cjs'
 
 test('onEvent reports acquired, conflict, released, failed, approved and healed', async () => {
-  const g = new TaskGuard()
+  const { guard: g, advance } = helpers.onClock()
   const events = []
   const off = g.onEvent((e) => events.push(e))
   const a = await g.acquire('k', { ttlMs: 1000 })
@@ -15,7 +15,7 @@ test('onEvent reports acquired, conflict, released, failed, approved and healed'
   await g.acquire('k')
   await g.approveRetry('k')
   const c = await g.acquire('k', { ttlMs: 1000 })
-  testing.advanceClock(g, 1000)
+  advance(1000)
   const d = await g.acquire('k')
   off()
   await g.release('k', d.runId)

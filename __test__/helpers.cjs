@@ -17,4 +17,15 @@ async function snapshot(guard) {
   return JSON.stringify({ guards, counts })
 }
 
-module.exports = { rejectsWith, snapshot }
+/**
+ * A memory-store guard on a clock the test moves (the public `clock` option):
+ * its leases age only when told, whatever real time does.
+ */
+function onClock(options = {}) {
+  const { TaskGuard } = require('..')
+  let now = Date.now()
+  const guard = new TaskGuard({ ...options, clock: () => now })
+  return { guard, advance: (ms) => void (now += ms) }
+}
+
+module.exports = { rejectsWith, snapshot, onClock }

@@ -5,24 +5,24 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TaskGuard } from '../index.mjs'
-import testing from '../lib/testing.js'
+import helpers from './helpers.cjs'
 import { HeldRuns } from '../openclaw/index.mjs'
 
 const state = async (g, key) => (await g.inspect({ prefix: key })).guards.find((x) => x.key === key)
 
 test('a heartbeat round extends every held run; a run healed away is dropped, not released', async () => {
-  const g = new TaskGuard()
+  const { guard: g, advance } = helpers.onClock()
   const held = new HeldRuns(() => g, { heartbeatMs: 60_000 })
   const a = await g.acquire('s::a', { ttlMs: 1000 })
   const b = await g.acquire('s::b', { ttlMs: 1000 })
   held.hold('a', a)
   held.hold('b', b)
-  testing.advanceClock(g, 900)
+  advance(900)
   await held.beat()
-  testing.advanceClock(g, 900)
+  advance(900)
   assert.equal((await state(g, 's::a')).state, 'running', 'alive past its first ttl')
   // No round for longer than b's ttl: it goes stale and another acquire heals it.
-  testing.advanceClock(g, 2000)
+  advance(2000)
   const healer = await g.acquire('s::b')
   assert.equal(healer.status, 'acquired')
   await held.beat()
@@ -59,7 +59,7 @@ test('a release the store refused stays held and is retried on the next round', 
 })
 
 test('work never reported ended: released by onExpire, or left to go stale', async () => {
-  const g = new TaskGuard()
+  const { guard: g, advance } = helpers.onClock()
   const held = new HeldRuns(() => g, { heartbeatMs: 60_000 })
   const spawn = await g.acquire('s::spawn')
   const turn = await g.acquire('s::turn', { ttlMs: 1000 })
@@ -68,7 +68,7 @@ test('work never reported ended: released by onExpire, or left to go stale', asy
   await held.beat()
   assert.equal(held.size, 0)
   assert.equal(await state(g, 's::spawn'), undefined, 'cancelled: the key is free')
-  testing.advanceClock(g, 2000)
+  advance(2000)
   assert.equal((await state(g, 's::turn')).state, 'stale', 'no longer heartbeated')
   await g.close()
 })

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TaskGuard } from '../index.mjs'
-import testing from '../lib/testing.js'
+import helpers from './helpers.cjs'
 
 test('run: calls fn with a lease, releases succeeded and returns its value', async () => {
   const g = new TaskGuard()
@@ -53,9 +53,9 @@ test('run: heartbeats every heartbeatMs while fn runs', async () => {
 })
 
 test('run: a lease healed away is reported lost and its signal aborts', async () => {
-  const g = new TaskGuard()
+  const { guard: g, advance } = helpers.onClock()
   const r = await g.run('k', async (lease) => {
-    testing.advanceClock(g, 61_000)
+    advance(61_000)
     const thief = await g.acquire('k')
     assert.equal(thief.healedFrom.runId, lease.runId)
     const hb = await lease.heartbeat()

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict'
 import path from 'node:path'
 import { spawn } from 'node:child_process'
 import { TaskGuard } from '../index.mjs'
-import testing from '../lib/testing.js'
 import helpers from './sqlite-helpers.cjs'
 import { checkHistory } from './history-check.mjs'
 
@@ -33,9 +32,8 @@ test('restart: every state written by one process is as it was in the next', asy
   assert.equal(retry.attempt, 2)
   // The released run's late duplicate release is still recognised.
   assert.equal((await g.release('done', written.done)).status, 'already_released')
-  // The dead writer's run heals at its expiry.
-  testing.advanceClock(g, 60_000)
-  const healed = await g.acquire('running')
+  // The dead writer's run heals at its expiry (a waiting acquire takes it then).
+  const healed = await g.acquire('running', { waitMs: 30_000 })
   assert.equal(healed.healedFrom.runId, written.running.runId)
   assert.ok(healed.fencingToken > written.running.fencingToken)
   await g.close()
@@ -100,9 +98,9 @@ test('kill -9 mid-load: the file is intact, no failure is lost, the dead runs he
     assert.equal(r.failedRunId, runId)
   }
   for (const [key, runId] of held) assert.equal((await g.acquire(key)).runId, runId)
-  testing.advanceClock(g, 5_000)
+  // The killed worker's runs heal at their expiry (5 s): a waiting acquire takes each then.
   for (const [key, runId] of held) {
-    const r = await g.acquire(key)
+    const r = await g.acquire(key, { waitMs: 30_000 })
     assert.equal(r.status, 'acquired')
     assert.equal(r.healedFrom.runId, runId)
   }

@@ -1,16 +1,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TaskGuard } from '../index.mjs'
-import testing from '../lib/testing.js'
-
-const { advanceClock } = testing
+import helpers from './helpers.cjs'
 
 test('a run past its ttl shows as stale and is healed by the next acquire', async () => {
-  const g = new TaskGuard()
+  const { guard: g, advance } = helpers.onClock()
   const old = await g.acquire('k', { ttlMs: 1000, owner: 'dead-worker' })
-  advanceClock(g, 900) // real time also passes: leave it room
+  advance(999)
   assert.equal((await g.acquire('k')).status, 'already_running')
-  advanceClock(g, 100)
+  advance(1)
   const insp = await g.inspect()
   assert.equal(insp.guards[0].state, 'stale')
   assert.deepEqual(insp.counts, { running: 0, stale: 1, failed: 0, approved: 0 })
@@ -32,19 +30,19 @@ test('a run past its ttl shows as stale and is healed by the next acquire', asyn
 })
 
 test('heartbeats keep a run from going stale', async () => {
-  const g = new TaskGuard()
+  const { guard: g, advance } = helpers.onClock()
   const r = await g.acquire('k', { ttlMs: 1000 })
   for (let i = 0; i < 5; i++) {
-    advanceClock(g, 900)
+    advance(999)
     assert.equal((await g.heartbeat('k', r.runId)).status, 'extended')
   }
   assert.equal((await g.acquire('k')).status, 'already_running')
 })
 
 test("onStale 'fail' turns a stale run into a failure awaiting approval", async () => {
-  const g = new TaskGuard({ onStale: 'fail' })
+  const { guard: g, advance } = helpers.onClock({ onStale: 'fail' })
   const old = await g.acquire('k', { ttlMs: 100 })
-  advanceClock(g, 100)
+  advance(100)
   const a = await g.acquire('k')
   assert.equal(a.status, 'awaiting_approval')
   assert.equal(a.failedRunId, old.runId)

@@ -134,10 +134,6 @@ class DurableBackend {
   }
 
   #disposed = null
-
-  advanceClock(ms) {
-    native.durableAdvanceClock(this.#h, ms)
-  }
 }
 
 module.exports = { DurableBackend }

@@ -34,7 +34,6 @@ const RELEASE_STATUS = new Map([['succeeded', 0], ['failed', 1], ['cancelled', 2
 const DEFAULT_POLL_MS = 100
 
 const INTERNAL = Symbol('task-guard internal')
-const backends = new WeakMap()
 
 function isMemory(store) {
   return store === undefined || store === 'memory:'
@@ -125,7 +124,6 @@ class TaskGuard {
     // run()'s heartbeats keep time with the guard's clock: a clock with timers of its
     // own (task-guard/testing's manual clock) drives them; otherwise the event loop's.
     this.#timers = typeof o.clock?.setInterval === 'function' ? o.clock : globalThis
-    backends.set(this, this.#b)
     this.#b.guard = this
     if (this.#b.sync) {
       const scheduler = new Scheduler()
@@ -378,9 +376,4 @@ function after(x, f) {
   return x instanceof Promise ? x.then(f) : f(x)
 }
 
-/** Test support: the backend of a guard. */
-function backendOf(guard) {
-  return backends.get(guard)
-}
-
-module.exports = { TaskGuard, backendOf }
+module.exports = { TaskGuard }

@@ -171,10 +171,6 @@ class MemoryBackend {
   async close() {
     native.guardClose(this.#h)
   }
-
-  advanceClock(ms) {
-    native.guardAdvanceClock(this.#h, ms)
-  }
 }
 
 module.exports = { MemoryBackend }

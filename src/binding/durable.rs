@@ -13,7 +13,7 @@ use napi_derive::napi;
 
 use super::commands;
 use super::errors::{closed, guarded, invalid, store_error, Code, Result};
-use super::options::{duration, NativeOptions, Settings, StoreUrl};
+use super::options::{NativeOptions, Settings, StoreUrl};
 use super::replies::{inspect_out, reply_out, CompletionOut, EventOut};
 use crate::engine::{events_of, release_events, Command, Owner, Reply, RunId};
 use crate::store::job::{Completion, Done, Job, JobKind};
@@ -337,29 +337,5 @@ pub fn durable_close(d: &Handle) -> Result<()> {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         Ok(())
-    })
-}
-
-/// Moves this store's clock forward (SQLite). Redis reads the server's clock,
-/// which no client moves.
-#[napi]
-pub fn durable_advance_clock(d: &Handle, ms: f64) -> Result<()> {
-    guarded(|| {
-        let ms = duration("ms", ms, 0, i64::MAX as u64 >> 12)?;
-        match d
-            .store
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
-            Some(DurableStore::Sqlite(s)) => {
-                s.clock().advance(ms as i64);
-                Ok(())
-            }
-            Some(DurableStore::Redis(_)) => {
-                Err(invalid("the Redis store reads the server's clock"))
-            }
-            None => Err(closed()),
-        }
     })
 }

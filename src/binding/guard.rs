@@ -6,7 +6,7 @@ use napi_derive::napi;
 
 use super::commands;
 use super::errors::{closed, guarded, invalid, store_error, Result};
-use super::options::{duration, NativeOptions, Settings, StoreUrl};
+use super::options::{NativeOptions, Settings, StoreUrl};
 use super::replies::*;
 use crate::engine::{
     events_of, release_events, AcquireReply, Command, Event, Release, Reply, RunSummary,
@@ -298,16 +298,6 @@ pub fn guard_set_now(g: &Handle, ms: f64) -> Result<()> {
             )));
         }
         g.store.clock().set(ms.floor() as i64);
-        Ok(())
-    })
-}
-
-/// Moves this store's clock forward, so tests make runs stale without sleeping.
-#[napi]
-pub fn guard_advance_clock(g: &Handle, ms: f64) -> Result<()> {
-    guarded(|| {
-        let ms = duration("ms", ms, 0, i64::MAX as u64 >> 12)?;
-        g.store.clock().advance(ms as i64);
         Ok(())
     })
 }

@@ -25,8 +25,6 @@ pub struct Reading {
 pub struct Clock {
     /// The store's time when the boot clock read 0.
     base_ms: AtomicI64,
-    /// Moved forward by tests to make runs stale without sleeping.
-    advanced_ms: AtomicI64,
     /// A memory store given a clock of the caller's: the time it last read
     /// (set before each call). It is then the only clock, shown as it is.
     set_ms: AtomicI64,
@@ -47,7 +45,6 @@ impl Clock {
     pub fn with_base(base_ms: i64) -> Self {
         Clock {
             base_ms: AtomicI64::new(base_ms),
-            advanced_ms: AtomicI64::new(0),
             set_ms: AtomicI64::new(UNSET),
             // A base is set so the store's clock reads as the wall clock does:
             // until a step, nothing is shifted.
@@ -64,18 +61,15 @@ impl Clock {
     }
 
     pub fn read(&self) -> Reading {
-        let advanced = self.advanced_ms.load(Ordering::Relaxed);
         let set = self.set_ms.load(Ordering::Relaxed);
         if set != UNSET {
             return Reading {
-                now: set + advanced,
+                now: set,
                 to_wall: 0,
             };
         }
-        let unadvanced = self.base_ms.load(Ordering::Relaxed) + boot_ms();
-        // Tests that advance the clock see shown times advance with it, as
-        // they did when the store's clock was the wall clock.
-        let measured = wall_ms() - unadvanced;
+        let now = self.base_ms.load(Ordering::Relaxed) + boot_ms();
+        let measured = wall_ms() - now;
         let last = self.shown_to_wall.load(Ordering::Relaxed);
         let to_wall = if (measured - last).abs() <= 1 {
             last
@@ -83,14 +77,7 @@ impl Clock {
             self.shown_to_wall.store(measured, Ordering::Relaxed);
             measured
         };
-        Reading {
-            now: unadvanced + advanced,
-            to_wall,
-        }
-    }
-
-    pub fn advance(&self, ms: i64) {
-        self.advanced_ms.fetch_add(ms, Ordering::Relaxed);
+        Reading { now, to_wall }
     }
 
     /// From now on the time is `ms` (the caller's clock), until set again.
@@ -223,16 +210,6 @@ mod tests {
         let r = c.read();
         assert!((wall_ms() - 3_600_000 - r.now).abs() < 1000);
         assert!((r.now + r.to_wall - wall_ms()).abs() < 50);
-    }
-
-    #[test]
-    fn advancing_moves_now_and_shown_time_alike() {
-        let c = Clock::default();
-        let before = c.read();
-        c.advance(60_000);
-        let after = c.read();
-        assert!(after.now - before.now >= 60_000);
-        assert_eq!(after.to_wall / 100, before.to_wall / 100);
     }
 
     #[test]

@@ -10,7 +10,6 @@ mod schema;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use schema::{Durability, SCHEMA_VERSION};
@@ -33,7 +32,6 @@ pub struct SqliteOptions {
 
 pub struct SqliteStore {
     jobs: Option<Sender<Job>>,
-    clock: Arc<Clock>,
 }
 
 impl SqliteStore {
@@ -41,24 +39,15 @@ impl SqliteStore {
     /// with `Done::Opened` or the reason it could not.
     pub fn start(options: SqliteOptions, deliver: Deliver) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
-        let clock = Arc::new(Clock::default());
-        let writer_clock = clock.clone();
         std::thread::Builder::new()
             .name("task-guard-sqlite".into())
-            .spawn(move || writer(options, rx, deliver, writer_clock))?;
-        Ok(SqliteStore {
-            jobs: Some(tx),
-            clock,
-        })
+            .spawn(move || writer(options, rx, deliver))?;
+        Ok(SqliteStore { jobs: Some(tx) })
     }
 
     /// False once the store is closed or its writer has stopped.
     pub fn submit(&self, job: Job) -> bool {
         self.jobs.as_ref().is_some_and(|tx| tx.send(job).is_ok())
-    }
-
-    pub fn clock(&self) -> &Clock {
-        &self.clock
     }
 }
 
@@ -70,8 +59,10 @@ impl Drop for SqliteStore {
     }
 }
 
-fn writer(options: SqliteOptions, jobs: Receiver<Job>, deliver: Deliver, clock: Arc<Clock>) {
+fn writer(options: SqliteOptions, jobs: Receiver<Job>, deliver: Deliver) {
     let answers = Answers::new(deliver);
+    // Its base is the file's, set at open (see `epoch`).
+    let clock = Clock::default();
     let served = std::panic::catch_unwind(AssertUnwindSafe(|| {
         serve(&options, &jobs, &answers, &clock);
     }));
