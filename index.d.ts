@@ -61,7 +61,7 @@ export interface TaskGuardOptions {
   defaultTtlMs?: number
   /** What the next acquire does with a run past its expiry: heal it (default) or record it failed. */
   onStale?: 'heal' | 'fail'
-  /** How long ended runs are remembered for idempotent late releases, in ms. Default 7 days. */
+  /** How long ended runs are remembered for idempotent late releases, in ms. Default 604800000 (7 days). */
   retentionMs?: number
   /** Owner recorded for runs acquired without one (at most 256 UTF-8 bytes). Default `<hostname>:<pid>`. */
   owner?: string

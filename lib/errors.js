@@ -1,19 +1,7 @@
 'use strict'
 
-/** Stable `error.code` values; the native layer throws the same strings. */
-const codes = Object.freeze({
-  INVALID_ARG: 'ERR_TASK_GUARD_INVALID_ARG',
-  CLOSED: 'ERR_TASK_GUARD_CLOSED',
-  STORE_UNAVAILABLE: 'ERR_TASK_GUARD_STORE_UNAVAILABLE',
-  STORE_CORRUPT: 'ERR_TASK_GUARD_STORE_CORRUPT',
-  STORE_VERSION: 'ERR_TASK_GUARD_STORE_VERSION',
-  /** Native code panicked answering the call (a bug): refused, the process goes on. */
-  INTERNAL: 'ERR_TASK_GUARD_INTERNAL',
-  /** Thrown on import when no native binary loads on this platform. */
-  NO_BINARY: 'ERR_TASK_GUARD_NO_BINARY',
-  /** The abort reason of a lease whose run was lost. */
-  LOST: 'ERR_TASK_GUARD_LOST',
-})
+/** Stable `error.code` values (lib/contract.json; the native layer throws the same strings). */
+const { codes } = require('./contract')
 
 /** `options.cause`, when given (even as `undefined`), becomes the error's `cause`. */
 function codedError(code, message, options) {

@@ -2,6 +2,7 @@
 
 const os = require('node:os')
 const v = require('./validate')
+const { contract, optionNames, optionDefault, heartbeatEvery } = require('./contract')
 const results = require('./results')
 const { closedError, abortError, invalidArg } = require('./errors')
 const { Waiters } = require('./waiters')
@@ -9,29 +10,26 @@ const { Scheduler } = require('./scheduler')
 const { MemoryBackend } = require('./memory-backend')
 const { DurableBackend } = require('./durable-backend')
 
-const OPEN_OPTIONS = new Set([
-  'store', 'namespace', 'maxKeyBytes', 'defaultTtlMs', 'onStale', 'retentionMs', 'owner', 'durability', 'groupCommit', 'pollMs',
-  'connectTimeoutMs', 'commandTimeoutMs', 'clock', 'tls',
-])
-const TLS_OPTIONS = new Set(['ca', 'cert', 'key'])
-const ACQUIRE_OPTIONS = new Set(['owner', 'ttlMs', 'waitMs', 'signal', 'meta'])
-const RELEASE_OPTIONS = new Set(['error'])
-const HEARTBEAT_OPTIONS = new Set(['ttlMs'])
-const APPROVE_OPTIONS = new Set(['approvedBy', 'reason'])
-const FORCE_OPTIONS = new Set(['by', 'reason'])
-const INSPECT_OPTIONS = new Set(['prefix', 'state', 'limit', 'after'])
-const GUARDS_OPTIONS = new Set(['prefix', 'state'])
+const OPEN_OPTIONS = optionNames('open')
+const TLS_OPTIONS = optionNames('tls')
+const ACQUIRE_OPTIONS = optionNames('acquire')
+const RELEASE_OPTIONS = optionNames('release')
+const HEARTBEAT_OPTIONS = optionNames('heartbeat')
+const APPROVE_OPTIONS = optionNames('approveRetry')
+const FORCE_OPTIONS = optionNames('forceRelease')
+const INSPECT_OPTIONS = optionNames('inspect')
+const GUARDS_OPTIONS = optionNames('guards')
 const STATES = new Set(['running', 'stale', 'failed', 'approved'])
 // Guards per page when guards() walks them: the largest page inspect() gives.
-const WALK_PAGE = 1000
-const RUN_OPTIONS = new Set(['owner', 'ttlMs', 'heartbeatMs', 'waitMs', 'signal', 'meta'])
+const WALK_PAGE = contract.options.inspect.limit.max
+const RUN_OPTIONS = optionNames('run')
 
 // Index = the status's position in the engine's `ReleaseStatus::ALL`.
 const RELEASE_STATUS = new Map([['succeeded', 0], ['failed', 1], ['cancelled', 2]])
 
 // How often a waiting acquire looks again on a store other processes share:
 // their releases raise no event here.
-const DEFAULT_POLL_MS = 100
+const DEFAULT_POLL_MS = optionDefault('open', 'pollMs')
 
 const INTERNAL = Symbol('task-guard internal')
 
@@ -300,7 +298,7 @@ class TaskGuard {
     if (r.status !== 'acquired') return r
     // The granted answer is the task's lease; run() releases it by outcome unless the task did.
     const lease = r
-    const every = heartbeatMs ?? Math.max(1, Math.floor((r.expiresAt - r.startedAt) / 3))
+    const every = heartbeatMs ?? heartbeatEvery(r.expiresAt - r.startedAt)
     const timers = this.#timers
     const timer = timers.setInterval(() => {
       lease.heartbeat().catch(() => {

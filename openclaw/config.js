@@ -5,6 +5,7 @@
 
 const path = require('node:path')
 const { codedError, codes } = require('../lib/errors')
+const { heartbeatEvery } = require('../lib/contract')
 
 const duration = { type: 'integer', minimum: 1, maximum: 2147483647 }
 
@@ -100,7 +101,7 @@ function resolveConfig(raw = {}, { stateDir }) {
     store: raw.store ?? `sqlite:${path.join(stateDir, 'task-guard', 'guards.db')}`,
     namespace: raw.namespace ?? 'openclaw',
     ttlMs,
-    heartbeatMs: raw.heartbeatMs ?? Math.max(1, Math.floor(ttlMs / 3)),
+    heartbeatMs: raw.heartbeatMs ?? heartbeatEvery(ttlMs),
     onStale: raw.onStale ?? 'heal',
     spawn: { enabled: raw.spawn?.enabled ?? true, acceptTimeoutMs: raw.spawn?.acceptTimeoutMs ?? 120_000 },
     tools,

@@ -6,6 +6,7 @@
 // by the Node test suites instead.
 #[cfg(not(test))]
 mod binding;
+mod contract;
 pub mod engine;
 mod fault;
 pub mod store;

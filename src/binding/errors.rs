@@ -11,16 +11,17 @@ pub enum Code {
     Internal,
 }
 
+/// The strings come from `lib/contract.json`, as the facade's `codes` do.
 impl AsRef<str> for Code {
     fn as_ref(&self) -> &str {
-        match self {
-            Code::InvalidArg => "ERR_TASK_GUARD_INVALID_ARG",
-            Code::Closed => "ERR_TASK_GUARD_CLOSED",
-            Code::StoreUnavailable => "ERR_TASK_GUARD_STORE_UNAVAILABLE",
-            Code::StoreCorrupt => "ERR_TASK_GUARD_STORE_CORRUPT",
-            Code::StoreVersion => "ERR_TASK_GUARD_STORE_VERSION",
-            Code::Internal => "ERR_TASK_GUARD_INTERNAL",
-        }
+        crate::contract::code(match self {
+            Code::InvalidArg => "INVALID_ARG",
+            Code::Closed => "CLOSED",
+            Code::StoreUnavailable => "STORE_UNAVAILABLE",
+            Code::StoreCorrupt => "STORE_CORRUPT",
+            Code::StoreVersion => "STORE_VERSION",
+            Code::Internal => "INTERNAL",
+        })
     }
 }
 

@@ -7,6 +7,7 @@ use crate::engine::{
     validate_namespace, validate_text, OnStale, Policy, DEFAULT_MAX_KEY_BYTES,
     DEFAULT_RETENTION_MS, DEFAULT_TTL_MS, MAX_MAX_KEY_BYTES, MAX_OWNER_BYTES, MAX_TTL_MS,
 };
+use crate::store::redis::{DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS};
 use crate::store::sqlite::Durability;
 
 /// Options as the JS facade passes them: already type-checked there, range-checked here.
@@ -193,14 +194,14 @@ impl Settings {
                 o.connect_timeout_ms,
                 1,
                 MAX_TTL_MS,
-                5_000,
+                DEFAULT_CONNECT_TIMEOUT_MS,
             )?,
             command_timeout_ms: or_default(
                 "commandTimeoutMs",
                 o.command_timeout_ms,
                 1,
                 MAX_TTL_MS,
-                5_000,
+                DEFAULT_COMMAND_TIMEOUT_MS,
             )?,
             namespace,
             max_key_bytes,

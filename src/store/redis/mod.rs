@@ -34,6 +34,10 @@ use crate::engine::{apply, Command, Context, Policy, Record};
 /// reached if the key changes under every attempt.
 const MAX_ATTEMPTS: usize = 64;
 
+/// How long connecting, and one command, may take when the caller names no limit.
+pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
+pub const DEFAULT_COMMAND_TIMEOUT_MS: u64 = 5_000;
+
 pub struct RedisOptions {
     pub url: String,
     pub connect_timeout: Duration,
