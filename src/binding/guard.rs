@@ -11,7 +11,7 @@ use super::replies::*;
 use crate::engine::{
     events_of, release_events, AcquireReply, Command, Event, Release, Reply, RunSummary,
 };
-use crate::store::{Executed, MemoryInspect, MemoryStore, Store};
+use crate::store::{Executed, MemoryInspect, MemoryStore};
 
 /// The native half of `TaskGuard` on the memory store. Its calls are
 /// synchronous free functions on an external handle, made on the JS thread:

@@ -1,5 +1,9 @@
 //! Stores make one key's read-apply-write atomic and scan keys; they never
 //! decide what a command means (that is `engine::apply`).
+//!
+//! There is no `Store` trait: the memory store answers on the caller's thread,
+//! while SQLite and Redis take jobs on threads of their own and answer through
+//! a callback (`job`). Two shapes; a trait would pretend they were one.
 
 mod clock;
 pub mod codec;
@@ -19,7 +23,7 @@ pub use inspect::{count, matching, InspectFilter, Inspection, DEFAULT_PAGE, MAX_
 pub use memory::{MemoryInspect, MemoryStore};
 pub use sqlite::SqliteStore;
 
-use crate::engine::{Command, Policy, Reply, RunId};
+use crate::engine::{Reply, RunId};
 
 pub struct Executed {
     /// Times in it are on the wall clock, as callers see them.
@@ -38,14 +42,6 @@ impl Executed {
             now: at.now + at.to_wall,
         }
     }
-}
-
-pub trait Store: Send + Sync {
-    /// Applies `command` to `key`'s record atomically.
-    fn execute(&self, key: &str, command: Command, policy: &Policy)
-        -> Result<Executed, StoreError>;
-
-    fn inspect(&self, filter: &InspectFilter) -> Result<Inspection, StoreError>;
 }
 
 /// A UUID v7 for a run starting at `now_ms`: unique, and sortable by start

@@ -12,7 +12,7 @@ use std::ops::Bound::{Excluded, Unbounded};
 
 use parking_lot::Mutex;
 
-use super::{new_run_id, Clock, Executed, InspectFilter, Inspection, Store, StoreError};
+use super::{new_run_id, Clock, Executed, InspectFilter, Inspection, StoreError};
 use crate::engine::{apply, Command, Context, Owner, Policy, Record};
 use owners::Owners;
 pub use scan::MemoryInspect;
@@ -101,8 +101,10 @@ impl Inner {
     }
 }
 
-impl Store for MemoryStore {
-    fn execute(
+/// Called on the JS thread: a store of one process needs no thread of its own.
+impl MemoryStore {
+    /// Applies `command` to `key`'s record atomically.
+    pub fn execute(
         &self,
         key: &str,
         command: Command,
@@ -148,7 +150,7 @@ impl Store for MemoryStore {
         Ok(Executed::shown(applied.reply, at))
     }
 
-    fn inspect(&self, filter: &InspectFilter) -> Result<Inspection, StoreError> {
+    pub fn inspect(&self, filter: &InspectFilter) -> Result<Inspection, StoreError> {
         let mut job = self.begin_inspect(filter.clone());
         while !self.inspect_step(&mut job, std::time::Duration::MAX) {}
         Ok(job.finish())
