@@ -15,7 +15,7 @@ use super::commands;
 use super::errors::{closed, guarded, invalid, store_error, Code, Result};
 use super::options::{NativeOptions, Settings, StoreUrl};
 use super::replies::{inspect_out, reply_out, CompletionOut, EventOut};
-use crate::engine::{events_of, release_events, Command, Owner, Reply, RunId};
+use crate::engine::{events_of, Command, Owner};
 use crate::store::job::{Completion, Done, Job, JobKind};
 use crate::store::redis::RedisOptions;
 use crate::store::sqlite::SqliteOptions;
@@ -147,16 +147,9 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
                 error_message: None,
                 events: Vec::new(),
             },
-            Ok(Done::Executed {
-                executed,
-                key,
-                released_run,
-            }) => {
+            Ok(Done::Executed { executed, key }) => {
                 let key = &key[namespace_len..];
-                let events = match (&executed.reply, &released_run) {
-                    (Reply::Release(r), Some(run)) => release_events(r, RunId::parse(run)),
-                    (reply, _) => events_of(reply),
-                };
+                let events = events_of(&executed.reply);
                 CompletionOut {
                     id,
                     events: events

@@ -8,9 +8,7 @@ use super::commands;
 use super::errors::{closed, guarded, invalid, store_error, Result};
 use super::options::{NativeOptions, Settings, StoreUrl};
 use super::replies::*;
-use crate::engine::{
-    events_of, release_events, AcquireReply, Command, Event, Release, Reply, RunSummary,
-};
+use crate::engine::{events_of, AcquireReply, Command, Event, Reply, RunSummary};
 use crate::store::{Executed, MemoryInspect, MemoryStore};
 
 /// The native half of `TaskGuard` on the memory store. Its calls are
@@ -154,15 +152,9 @@ pub fn guard_release(
 ) -> Result<u32> {
     guarded(|| {
         let cmd = commands::release(run_id, status, error)?;
-        let Command::Release(Release { run_id, .. }) = &cmd else {
-            unreachable!("commands::release makes a release")
-        };
-        let run_id = run_id.clone();
-        let done = g.execute(&key, cmd)?;
-        let Reply::Release(reply) = done.reply else {
+        let Reply::Release(reply) = g.execute(&key, cmd)?.reply else {
             unreachable!("release answers with a release reply")
         };
-        g.record_events(|| release_events(&reply, &run_id), &key, done.now);
         Ok(g.with_out(|out| release_code(&reply, out)))
     })
 }

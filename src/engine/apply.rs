@@ -174,6 +174,7 @@ fn release(rec: &mut Record, cmd: Release, now: i64) -> (ReleaseReply, bool) {
                 rec.remember(run.run_id, now, EndedHow::Released(cmd.status));
             }
             let reply = ReleaseReply::Released {
+                run_id: cmd.run_id,
                 status: cmd.status,
                 ended_at: now,
             };

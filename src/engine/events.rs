@@ -36,7 +36,7 @@ pub struct Event {
     pub detail: Option<String>,
 }
 
-fn ev(kind: EventKind, run_id: &RunId, detail: Option<&str>) -> Event {
+fn event(kind: EventKind, run_id: &RunId, detail: Option<&str>) -> Event {
     Event {
         kind,
         run_id: run_id.clone(),
@@ -51,13 +51,13 @@ pub fn events_of(reply: &Reply) -> Vec<Event> {
         Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => {
             let mut out = Vec::with_capacity(2);
             if let Some(old) = healed_from {
-                out.push(ev(Healed, &old.run_id, Some(&run.run_id.to_string())));
+                out.push(event(Healed, &old.run_id, Some(&run.run_id.to_string())));
             }
-            out.push(ev(Acquired, &run.run_id, None));
+            out.push(event(Acquired, &run.run_id, None));
             out
         }
         Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
-            vec![ev(Conflict, &run.run_id, Some("already_running"))]
+            vec![event(Conflict, &run.run_id, Some("already_running"))]
         }
         Reply::Acquire(AcquireReply::AwaitingApproval {
             failed_run_id,
@@ -65,43 +65,35 @@ pub fn events_of(reply: &Reply) -> Vec<Event> {
             ..
         }) => after_stale_failure(
             *newly_failed,
-            ev(Conflict, failed_run_id, Some("awaiting_approval")),
+            event(Conflict, failed_run_id, Some("awaiting_approval")),
         ),
         Reply::ApproveRetry(ApproveReply::Approved {
             failed_run_id,
             newly_failed,
             ..
-        }) => after_stale_failure(*newly_failed, ev(Approved, failed_run_id, None)),
+        }) => after_stale_failure(*newly_failed, event(Approved, failed_run_id, None)),
         Reply::ForceRelease(ForceReleaseReply::Released { run_id, .. }) => {
-            vec![ev(Released, run_id, Some("forced"))]
+            vec![event(Released, run_id, Some("forced"))]
         }
-        // Release replies do not carry the run id: the binding knows it from the call.
-        _ => Vec::new(),
-    }
-}
-
-/// `event`, preceded by the failure of the stale run it is about when this
-/// very command recorded that failure (`onStale: 'fail'`).
-fn after_stale_failure(newly_failed: bool, event: Event) -> Vec<Event> {
-    let mut out = Vec::with_capacity(2);
-    if newly_failed {
-        out.push(ev(EventKind::Failed, &event.run_id, Some("stale")));
-    }
-    out.push(event);
-    out
-}
-
-/// Events of a release, which names its run in the command rather than the reply.
-pub fn release_events(reply: &ReleaseReply, run_id: impl Into<RunId>) -> Vec<Event> {
-    let run_id = &run_id.into();
-    match reply {
-        ReleaseReply::Released {
+        Reply::Release(ReleaseReply::Released {
+            run_id,
             status: ReleaseStatus::Failed,
             ..
-        } => vec![ev(EventKind::Failed, run_id, Some("released"))],
-        ReleaseReply::Released { status, .. } => {
-            vec![ev(EventKind::Released, run_id, Some(status.as_str()))]
+        }) => vec![event(Failed, run_id, Some("released"))],
+        Reply::Release(ReleaseReply::Released { run_id, status, .. }) => {
+            vec![event(Released, run_id, Some(status.as_str()))]
         }
         _ => Vec::new(),
     }
+}
+
+/// `then`, preceded by the failure of the stale run it is about when this
+/// very command recorded that failure (`onStale: 'fail'`).
+fn after_stale_failure(newly_failed: bool, then: Event) -> Vec<Event> {
+    let mut out = Vec::with_capacity(2);
+    if newly_failed {
+        out.push(event(EventKind::Failed, &then.run_id, Some("stale")));
+    }
+    out.push(then);
+    out
 }

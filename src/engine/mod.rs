@@ -21,7 +21,7 @@ pub use command::{
     Acquire, ApproveRetry, Command, ForceRelease, Heartbeat, Release, ReleaseStatus,
 };
 pub use error::InvalidArg;
-pub use events::{events_of, release_events, Event, EventKind};
+pub use events::{events_of, Event, EventKind};
 pub use ids::{Owner, RunId};
 pub use inspect::{view, Counts, DerivedState, GuardView};
 pub use key::{storage_key, validate_key, validate_namespace, validate_run_id, validate_text};

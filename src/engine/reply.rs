@@ -46,6 +46,8 @@ pub enum AcquireReply {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReleaseReply {
     Released {
+        /// The run released: the events of a release name it.
+        run_id: RunId,
         status: ReleaseStatus,
         ended_at: i64,
     },

@@ -156,6 +156,7 @@ fn release_succeeded_and_cancelled_free_the_key() {
         assert_eq!(
             h.release(&run.run_id, status),
             ReleaseReply::Released {
+                run_id: run.run_id.clone(),
                 status,
                 ended_at: 1_005
             }
@@ -208,7 +209,7 @@ fn release_naming_a_key_with_nothing_running_is_not_running() {
     }));
     assert_eq!(r, Reply::Release(ReleaseReply::NotRunning));
     assert!(!changed);
-    assert!(release_events(&ReleaseReply::NotRunning, "nobody").is_empty());
+    assert!(events_of(&r).is_empty());
     // A failed key runs nothing, nor does an approved one; a remembered run still
     // answers by how it ended.
     let mut h = H::new();
@@ -605,7 +606,9 @@ fn events_follow_replies() {
     }));
     assert_eq!(events_of(&r)[0].kind, EventKind::Conflict);
     let rel = h.release("run-2", ReleaseStatus::Failed);
-    assert_eq!(release_events(&rel, "run-2")[0].kind, EventKind::Failed);
+    let events = events_of(&Reply::Release(rel));
+    assert_eq!(events[0].kind, EventKind::Failed);
+    assert_eq!(events[0].run_id, "run-2");
 }
 
 #[test]

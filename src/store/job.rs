@@ -30,8 +30,6 @@ pub enum Done {
         executed: Executed,
         /// The storage key, for the events the binding derives.
         key: String,
-        /// For a release: the run it named (its reply does not carry it).
-        released_run: Option<String>,
     },
     Inspected(Inspection),
 }

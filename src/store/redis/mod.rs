@@ -234,10 +234,6 @@ async fn execute(
 ) -> Result<Done, StoreError> {
     crate::fault::inject("store", &key);
     let redis_key = guard_key(&key);
-    let released_run = match &command {
-        Command::Release(r) => Some(r.run_id.to_string()),
-        _ => None,
-    };
     // What the command is computed from, and whether the server just said so
     // (then an answer that writes nothing needs no check).
     let mut basis = view.guess(&redis_key).map(|g| (g, false));
@@ -267,7 +263,6 @@ async fn execute(
         let done = |reply| Done::Executed {
             executed: Executed { reply, now },
             key: key.clone(),
-            released_run: released_run.clone(),
         };
         if !applied.changed && fresh {
             return Ok(done(applied.reply));

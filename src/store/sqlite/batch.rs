@@ -2,7 +2,7 @@
 
 use rusqlite::{named_params, params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::engine::{apply, Command, Context, Counts, DerivedState, Policy, Record};
+use crate::engine::{apply, Context, Counts, DerivedState, Policy, Record};
 use crate::store::job::{Completion, Done, Job, JobKind};
 use crate::store::{
     codec, matching, new_run_id, After, Clock, Executed, Inspection, Reading, StoreError,
@@ -54,10 +54,6 @@ fn run_in_tx(
         for job in jobs {
             let answer = match job.kind {
                 JobKind::Command { key, command } => {
-                    let released_run = match &command {
-                        Command::Release(r) => Some(r.run_id.to_string()),
-                        _ => None,
-                    };
                     crate::fault::inject("store", &key);
                     let text: Option<String> = load.query_row([&key], |r| r.get(0)).optional()?;
                     let mut rec = match text.map(|t| codec::decode(&key, &t)) {
@@ -88,7 +84,6 @@ fn run_in_tx(
                     Ok(Done::Executed {
                         executed: Executed::shown(applied.reply, at),
                         key,
-                        released_run,
                     })
                 }
                 JobKind::Inspect(filter) => inspect(&tx, &filter, at),
