@@ -1,10 +1,12 @@
-// The Redis store's core cases, run unchanged over plain TCP (redis.test.mjs)
+// The Redis store's core cases (the store-conformance suite, then what only a
+// shared server has), run unchanged over plain TCP (redis.test.mjs)
 // and over TLS (redis-tls.test.mjs).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TaskGuard } from '../index.mjs'
 import sqliteHelpers from './sqlite-helpers.cjs'
 import { checkHistory } from './history-check.mjs'
+import { conformance } from './conformance.mjs'
 
 const { runFixture } = sqliteHelpers
 
@@ -15,49 +17,9 @@ const { runFixture } = sqliteHelpers
 export function coreTests(label, opts, server, { extra = {}, env = {} } = {}) {
   /** A guard in a namespace of its own, so tests sharing the server do not meet. */
   let n = 0
-  const open = (more = {}) => TaskGuard.open({ store: server().url, namespace: `t${n++}`, ...extra, ...more })
+  const open = (more = {}) => TaskGuard.open({ store: server().url, namespace: `core-${label}-${n++}`, ...extra, ...more })
 
-  test(`${label}: every answer of the state machine, with the server clock`, opts, async () => {
-    const g = await open()
-    const before = Date.now()
-    const a = await g.acquire('k', { owner: 'alice', ttlMs: 60_000, meta: { n: 1 } })
-    assert.equal(a.status, 'acquired')
-    assert.ok(Math.abs(a.startedAt - before) < 1000)
-    assert.equal((await g.acquire('k')).runId, a.runId)
-    assert.equal((await g.heartbeat('k', a.runId)).status, 'extended')
-    assert.equal((await g.release('k', a.runId, 'failed', { error: 'boom' })).status, 'released')
-    assert.equal((await g.release('k', a.runId)).status, 'already_released')
-    const blocked = await g.acquire('k')
-    assert.equal(blocked.status, 'awaiting_approval')
-    assert.equal(blocked.error, 'boom')
-    const { guards } = await g.inspect()
-    assert.deepEqual(guards.map((x) => [x.key, x.state, x.meta]), [['k', 'failed', { n: 1 }]])
-    assert.equal((await g.approveRetry('k', { approvedBy: 'ops' })).status, 'approved')
-    const b = await g.acquire('k', { ttlMs: 60_000 })
-    assert.equal(b.attempt, 2)
-    assert.ok(b.fencingToken > a.fencingToken)
-    assert.equal((await g.forceRelease('k', { by: 'ops' })).status, 'released')
-    assert.equal((await g.release('k', b.runId)).status, 'lost')
-    await g.close()
-  })
-
-  test(`${label}: a stale run is healed by a waiter at its expiry`, opts, async () => {
-    const g = await open()
-    const old = await g.acquire('k', { ttlMs: 50 })
-    const r = await g.acquire('k', { waitMs: 10_000 })
-    assert.equal(r.status, 'acquired')
-    assert.equal(r.healedFrom.runId, old.runId)
-    await g.close()
-  })
-
-  test(`${label}: 10,000 concurrent acquires of one key from one process: one winner`, opts, async () => {
-    const g = await open()
-    const answers = await Promise.all(Array.from({ length: 10_000 }, () => g.acquire('hot')))
-    const won = answers.filter((a) => a.status === 'acquired')
-    assert.equal(won.length, 1)
-    assert.ok(answers.every((a) => a.runId === won[0].runId))
-    await g.close()
-  })
+  conformance(label, opts, open)
 
   test(`${label}: 10,000 concurrent acquires of one key from 4 processes: one winner`, opts, async () => {
     const store = server().url

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { TaskGuard } from '../index.mjs'
-import { setTimeout as sleep } from 'node:timers/promises'
 import helpers from './sqlite-helpers.cjs'
 
 const { tempDir } = helpers
@@ -13,57 +12,6 @@ async function open(extra = {}) {
   const file = path.join(dir, 'guards.db')
   return { dir, file, guard: await TaskGuard.open({ store: `sqlite:${file}`, ...extra }) }
 }
-
-test('sqlite: every answer of the state machine, as on the memory store', async () => {
-  const { guard: g } = await open()
-  const a = await g.acquire('k', { owner: 'alice', ttlMs: 1000, meta: { n: 1 } })
-  assert.equal(a.status, 'acquired')
-  assert.equal(a.owner, 'alice')
-  const dup = await g.acquire('k', { owner: 'bob' })
-  assert.deepEqual({ ...dup }, { status: 'already_running', key: 'k', runId: a.runId, fencingToken: a.fencingToken, startedAt: a.startedAt, expiresAt: a.expiresAt, attempt: 1, owner: 'alice' })
-  assert.equal((await g.heartbeat('k', a.runId, { ttlMs: 5000 })).status, 'extended')
-  assert.equal((await g.heartbeat('k', '0189f7a2-3b4c-7d5e-8f60-123456789abc')).status, 'not_owner')
-  assert.equal((await g.release('k', a.runId, 'failed', { error: 'boom' })).status, 'released')
-  assert.equal((await g.release('k', a.runId)).status, 'already_released')
-  const blocked = await g.acquire('k')
-  assert.equal(blocked.status, 'awaiting_approval')
-  assert.equal(blocked.error, 'boom')
-  assert.equal((await g.approveRetry('k', { approvedBy: 'ops' })).status, 'approved')
-  const b = await g.acquire('k', { ttlMs: 100 })
-  assert.equal(b.attempt, 2)
-  assert.ok(b.fencingToken > a.fencingToken)
-  // Real time must pass for the lease to end: the store's clock is the host's.
-  await sleep(b.expiresAt - Date.now() + 5)
-  assert.equal((await g.inspect()).guards[0].state, 'stale')
-  const c = await g.acquire('k')
-  assert.equal(c.healedFrom.runId, b.runId)
-  assert.equal((await g.release('k', b.runId)).status, 'lost')
-  assert.equal((await g.forceRelease('k', { by: 'ops' })).status, 'released')
-  assert.equal((await g.release('k', c.runId)).status, 'lost')
-  assert.deepEqual(await g.forceRelease('k'), { status: 'not_running', key: 'k' })
-  await g.close()
-})
-
-test('sqlite: 10,000 concurrent acquires of one key from one process: one winner', async () => {
-  const { guard: g } = await open()
-  const answers = await Promise.all(Array.from({ length: 10_000 }, () => g.acquire('hot')))
-  const won = answers.filter((a) => a.status === 'acquired')
-  assert.equal(won.length, 1)
-  assert.ok(answers.every((a) => a.runId === won[0].runId))
-  await g.close()
-})
-
-test('sqlite: events arrive with the answers', async () => {
-  const { guard: g } = await open()
-  const seen = []
-  g.onEvent((e) => seen.push(`${e.type}:${e.key}`))
-  const a = await g.acquire('k')
-  await g.acquire('k')
-  await g.release('k', a.runId, 'failed')
-  await g.approveRetry('k')
-  assert.deepEqual(seen, ['acquired:k', 'conflict:k', 'failed:k', 'approved:k'])
-  await g.close()
-})
 
 test('sqlite: namespaces share a file without seeing each other', async () => {
   const { file, guard: a } = await open({ namespace: 'tenant-a' })
