@@ -7,6 +7,8 @@
 
 mod clock;
 pub mod codec;
+#[cfg(test)]
+mod conformance_tests;
 mod cursor;
 mod error;
 mod inspect;
