@@ -95,20 +95,7 @@ export declare function guardForceRelease(g: Handle, key: string, by?: string | 
 /** Answers 0 extended (expiresAt in `out`), 1 lost, 2 not_owner. */
 export declare function guardHeartbeat(g: Handle, key: string, runId: string, ttlMs?: number | undefined | null): number
 
-/**
- * Checks the filter and cursor (refusing bad ones before anything is read) and
- * fixes the inspection's time.
- */
-export declare function guardInspectBegin(g: Handle, prefix: string | undefined | null, state: string | undefined | null, limit: number | undefined | null, after: string | undefined | null, counts: boolean): ExternalObject<InspectJob>
-
-export declare function guardInspectResult(job: ExternalObject<InspectJob>): InspectOut
-
-/** Works on `job` for about `budget_ms`; true once it is complete. */
-export declare function guardInspectStep(g: Handle, job: ExternalObject<InspectJob>, budgetMs: number): boolean
-
-export declare function guardOpen(options: NativeOptions, out: Float64Array): Handle
-
-export interface GuardOut {
+export interface GuardInfoOut {
   key: string
   state: string
   runId: string
@@ -125,6 +112,19 @@ export interface GuardOut {
   approvedBy?: string
   reason?: string
 }
+
+/**
+ * Checks the filter and cursor (refusing bad ones before anything is read) and
+ * fixes the inspection's time.
+ */
+export declare function guardInspectBegin(g: Handle, prefix: string | undefined | null, state: string | undefined | null, limit: number | undefined | null, after: string | undefined | null, counts: boolean): ExternalObject<InspectJob>
+
+export declare function guardInspectResult(job: ExternalObject<InspectJob>): InspectOut
+
+/** Works on `job` for about `budget_ms`; true once it is complete. */
+export declare function guardInspectStep(g: Handle, job: ExternalObject<InspectJob>, budgetMs: number): boolean
+
+export declare function guardOpen(options: NativeOptions, out: Float64Array): Handle
 
 /**
  * `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in
@@ -145,7 +145,7 @@ export declare function guardTakeEvents(g: Handle): Array<EventOut>
 
 export interface InspectOut {
   now: number
-  guards: Array<GuardOut>
+  guards: Array<GuardInfoOut>
   /** Absent when not asked for. */
   counts?: CountsOut
   /** The cursor of the next page, or absent at the end. */
@@ -194,8 +194,8 @@ export interface NativeTls {
  */
 export interface ReplyOut {
   status: string
-  run?: RunInfo
-  healedFrom?: RunInfo
+  run?: RunInfoOut
+  healedFrom?: RunInfoOut
   runId?: string
   failedRunId?: string
   failedAt?: number
@@ -208,7 +208,8 @@ export interface ReplyOut {
   inspection?: InspectOut
 }
 
-export interface RunInfo {
+/** A run as JS receives it. */
+export interface RunInfoOut {
   runId: string
   fencingToken: number
   startedAt: number

@@ -16,7 +16,7 @@ class DurableBackend {
   sync = false
   /** The TaskGuard this backend serves: granted answers are its leases. */
   guard = null
-  #h
+  #handle
   #pending = new Map()
   #next = 1
   #emit
@@ -42,7 +42,7 @@ class DurableBackend {
     this.#opened = this.#expect(OPEN_ID)
     this.#closed = this.#expect(CLOSED_ID)
     try {
-      this.#h = native.durableOpen(nativeOptions, (batch) => this.#complete(batch))
+      this.#handle = native.durableOpen(nativeOptions, (batch) => this.#complete(batch))
     } catch (err) {
       this.#pending.clear()
       throw fromNative(err)
@@ -59,7 +59,7 @@ class DurableBackend {
     const want = this.#pending.size > (this.#pending.has(CLOSED_ID) && !this.#closing ? 1 : 0)
     if (want !== this.#held) {
       this.#held = want
-      native.durableRef(this.#h, want)
+      native.durableRef(this.#handle, want)
     }
   }
 
@@ -97,27 +97,27 @@ class DurableBackend {
   setEventsEnabled() {}
 
   acquire(key, owner, ttlMs, meta, quiet) {
-    return this.#submit((r) => results.acquire(key, r, this.guard), (id) => native.durableAcquire(this.#h, id, key, owner, ttlMs, meta), quiet)
+    return this.#submit((r) => results.acquire(key, r, this.guard), (id) => native.durableAcquire(this.#handle, id, key, owner, ttlMs, meta), quiet)
   }
 
   release(key, runId, statusIndex, error) {
-    return this.#submit((r) => results.release(key, runId, r), (id) => native.durableRelease(this.#h, id, key, runId, statusIndex, error))
+    return this.#submit((r) => results.release(key, runId, r), (id) => native.durableRelease(this.#handle, id, key, runId, statusIndex, error))
   }
 
   heartbeat(key, runId, ttlMs) {
-    return this.#submit((r) => results.heartbeat(key, runId, r), (id) => native.durableHeartbeat(this.#h, id, key, runId, ttlMs))
+    return this.#submit((r) => results.heartbeat(key, runId, r), (id) => native.durableHeartbeat(this.#handle, id, key, runId, ttlMs))
   }
 
   approveRetry(key, approvedBy, reason) {
-    return this.#submit((r) => results.approve(key, r), (id) => native.durableApproveRetry(this.#h, id, key, approvedBy, reason))
+    return this.#submit((r) => results.approve(key, r), (id) => native.durableApproveRetry(this.#handle, id, key, approvedBy, reason))
   }
 
   forceRelease(key, by, reason) {
-    return this.#submit((r) => results.force(key, r), (id) => native.durableForceRelease(this.#h, id, key, by, reason))
+    return this.#submit((r) => results.force(key, r), (id) => native.durableForceRelease(this.#handle, id, key, by, reason))
   }
 
   inspect(prefix, state, limit, after, counts = true) {
-    return this.#submit((r) => results.inspection(r.inspection), (id) => native.durableInspect(this.#h, id, prefix, state, limit, after, counts))
+    return this.#submit((r) => results.inspection(r.inspection), (id) => native.durableInspect(this.#handle, id, prefix, state, limit, after, counts))
   }
 
   #closing = false
@@ -126,10 +126,10 @@ class DurableBackend {
   close() {
     if (this.#disposed !== null) return this.#disposed
     this.#closing = true
-    native.durableClose(this.#h)
+    native.durableClose(this.#handle)
     this.#hold()
     // The close is the store thread's last answer: then the callback can go.
-    this.#disposed = this.#closed.finally(() => native.durableDispose(this.#h))
+    this.#disposed = this.#closed.finally(() => native.durableDispose(this.#handle))
     return this.#disposed
   }
 

@@ -102,12 +102,12 @@ function parseTls(tls) {
  * Durable stores do their I/O on their own thread (see DurableBackend).
  */
 class TaskGuard {
-  #b
+  #backend
   #closed = false
   #owner
   #listeners = new Set()
   #waiters
-  #run
+  #schedule
   #timers
   #quiet = false
 
@@ -118,22 +118,22 @@ class TaskGuard {
       throw invalidArg(`store ${JSON.stringify(o.store)} opens asynchronously: use await TaskGuard.open(options)`)
     }
     this.#owner = o.owner ?? `${os.hostname()}:${process.pid}`
-    this.#b = backend ?? new MemoryBackend(nativeOptions, (events) => this.#dispatch(this.#quiet ? events.filter(notConflict) : events), o.clock)
+    this.#backend = backend ?? new MemoryBackend(nativeOptions, (events) => this.#dispatch(this.#quiet ? events.filter(notConflict) : events), o.clock)
     // run()'s heartbeats keep time with the guard's clock: a clock with timers of its
     // own (task-guard/testing's manual clock) drives them; otherwise the event loop's.
     this.#timers = typeof o.clock?.setInterval === 'function' ? o.clock : globalThis
-    this.#b.guard = this
-    if (this.#b.sync) {
+    this.#backend.guard = this
+    if (this.#backend.sync) {
       const scheduler = new Scheduler()
-      this.#run = (work) => scheduler.run(work)
-      this.#run.rejectAll = (e) => scheduler.rejectAll(e)
-      this.#b.later = (work) => scheduler.later(work)
-      this.#waiters = new Waiters((w) => this.#retry(w), { release: (r) => this.#b.release(r.key, r.runId, 2) })
+      this.#schedule = (work) => scheduler.run(work)
+      this.#schedule.rejectAll = (e) => scheduler.rejectAll(e)
+      this.#backend.later = (work) => scheduler.later(work)
+      this.#waiters = new Waiters((w) => this.#retry(w), { release: (r) => this.#backend.release(r.key, r.runId, 2) })
     } else {
-      this.#run = (work) => work()
-      this.#run.rejectAll = () => {}
+      this.#schedule = (work) => work()
+      this.#schedule.rejectAll = () => {}
       this.#waiters = new Waiters((w) => this.#retry(w), {
-        release: (r) => this.#b.release(r.key, r.runId, 2),
+        release: (r) => this.#backend.release(r.key, r.runId, 2),
         pollMs: o.pollMs ?? DEFAULT_POLL_MS,
       })
     }
@@ -147,7 +147,7 @@ class TaskGuard {
   #retry(w) {
     this.#quiet = true
     try {
-      return this.#b.acquire(w.key, ...w.args, true)
+      return this.#backend.acquire(w.key, ...w.args, true)
     } finally {
       this.#quiet = false
     }
@@ -185,10 +185,10 @@ class TaskGuard {
       signal = v.signal('signal', o.signal)
       if (signal?.aborted) throw abortError(signal)
     }
-    return this.#run(() => {
-      const answer = this.#b.acquire(key, ...args)
+    return this.#schedule(() => {
+      const answer = this.#backend.acquire(key, ...args)
       if (waitMs === 0) return answer
-      return after(answer, (r) => (r.status === 'already_running' ? this.#waiters.wait(key, args, waitMs, signal, r) : r))
+      return thenOrNow(answer, (r) => (r.status === 'already_running' ? this.#waiters.wait(key, args, waitMs, signal, r) : r))
     })
   }
 
@@ -202,7 +202,7 @@ class TaskGuard {
     }
     const o = v.options('release options', options, RELEASE_OPTIONS)
     const error = o === undefined ? undefined : v.errorText(o.error)
-    return this.#run(() => after(this.#b.release(key, runId, code, error), (r) => this.#freed(r)))
+    return this.#schedule(() => thenOrNow(this.#backend.release(key, runId, code, error), (r) => this.#freed(r)))
   }
 
   async heartbeat(key, runId, options) {
@@ -211,7 +211,7 @@ class TaskGuard {
     v.string('runId', runId)
     const o = v.options('heartbeat options', options, HEARTBEAT_OPTIONS)
     const ttlMs = o === undefined ? undefined : v.duration('ttlMs', o.ttlMs, 1)
-    return this.#run(() => this.#b.heartbeat(key, runId, ttlMs))
+    return this.#schedule(() => this.#backend.heartbeat(key, runId, ttlMs))
   }
 
   async approveRetry(key, options) {
@@ -230,7 +230,7 @@ class TaskGuard {
     const o = v.options(`${method} options`, options, allowed) ?? {}
     const by = v.optionalString(who, o[who])
     const reason = v.optionalString('reason', o.reason)
-    return this.#run(() => after(this.#b[method](key, by, reason), (r) => this.#freed(r)))
+    return this.#schedule(() => thenOrNow(this.#backend[method](key, by, reason), (r) => this.#freed(r)))
   }
 
   /**
@@ -245,7 +245,7 @@ class TaskGuard {
     const state = v.optionalString('state', o.state)
     const limit = o.limit === undefined ? undefined : v.duration('limit', o.limit, 0)
     const after = o.after === undefined || o.after === null ? undefined : v.string('after', o.after)
-    return this.#run(() => this.#b.inspect(prefix, state, limit, after))
+    return this.#schedule(() => this.#backend.inspect(prefix, state, limit, after))
   }
 
   /**
@@ -268,7 +268,7 @@ class TaskGuard {
     let after
     do {
       this.#open()
-      const page = await this.#run(() => this.#b.inspect(prefix, state, WALK_PAGE, after, false))
+      const page = await this.#schedule(() => this.#backend.inspect(prefix, state, WALK_PAGE, after, false))
       yield* page.guards
       after = page.next ?? undefined
     } while (after !== undefined)
@@ -327,10 +327,10 @@ class TaskGuard {
   onEvent(listener) {
     v.func('listener', listener)
     this.#listeners.add(listener)
-    if (this.#listeners.size === 1 && !this.#closed) this.#b.setEventsEnabled(true)
+    if (this.#listeners.size === 1 && !this.#closed) this.#backend.setEventsEnabled(true)
     return () => {
       if (this.#listeners.delete(listener) && this.#listeners.size === 0 && !this.#closed) {
-        this.#b.setEventsEnabled(false)
+        this.#backend.setEventsEnabled(false)
       }
     }
   }
@@ -357,9 +357,9 @@ class TaskGuard {
   async close() {
     if (this.#closed) return
     this.#closed = true
-    this.#run.rejectAll(closedError)
+    this.#schedule.rejectAll(closedError)
     this.#waiters.rejectAll(closedError)
-    await this.#b.close()
+    await this.#backend.close()
   }
 
   #open() {
@@ -370,7 +370,7 @@ class TaskGuard {
 const notConflict = (e) => e.type !== 'conflict'
 
 /** `f(x)`, after `x` settles if it is a promise (durable stores), at once if not (memory). */
-function after(x, f) {
+function thenOrNow(x, f) {
   return x instanceof Promise ? x.then(f) : f(x)
 }
 

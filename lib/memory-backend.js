@@ -21,7 +21,7 @@ class MemoryBackend {
   later = null
   /** The TaskGuard this backend serves: granted answers are its leases. */
   guard = null
-  #h
+  #handle
   #out = new Float64Array(6)
   #emit
   #eventsOn = false
@@ -31,7 +31,7 @@ class MemoryBackend {
   constructor(nativeOptions, emit, clock) {
     this.#clock = clock
     try {
-      this.#h = native.guardOpen(nativeOptions, this.#out)
+      this.#handle = native.guardOpen(nativeOptions, this.#out)
     } catch (err) {
       throw fromNative(err)
     }
@@ -49,7 +49,7 @@ class MemoryBackend {
       throw e
     }
     try {
-      native.guardSetNow(this.#h, typeof ms === 'number' ? ms : Number.NaN)
+      native.guardSetNow(this.#handle, typeof ms === 'number' ? ms : Number.NaN)
     } catch (err) {
       throw fromNative(err)
     }
@@ -57,18 +57,18 @@ class MemoryBackend {
 
   setEventsEnabled(on) {
     this.#eventsOn = on
-    native.guardSetEventsEnabled(this.#h, on)
+    native.guardSetEventsEnabled(this.#handle, on)
   }
 
   #flushEvents() {
-    if (this.#eventsOn) this.#emit(native.guardTakeEvents(this.#h))
+    if (this.#eventsOn) this.#emit(native.guardTakeEvents(this.#handle))
   }
 
   acquire(key, owner, ttlMs, meta) {
     if (this.#clock !== undefined) this.#tick()
     let h
     try {
-      h = native.guardAcquire(this.#h, key, owner, ttlMs, meta)
+      h = native.guardAcquire(this.#handle, key, owner, ttlMs, meta)
     } catch (err) {
       throw fromNative(err)
     }
@@ -97,7 +97,7 @@ class MemoryBackend {
     if (this.#clock !== undefined) this.#tick()
     let answer
     try {
-      answer = RELEASE_ANSWERS[native.guardRelease(this.#h, key, runId, statusIndex, error)]
+      answer = RELEASE_ANSWERS[native.guardRelease(this.#handle, key, runId, statusIndex, error)]
     } catch (err) {
       throw fromNative(err)
     }
@@ -110,7 +110,7 @@ class MemoryBackend {
     if (this.#clock !== undefined) this.#tick()
     let answer
     try {
-      answer = HEARTBEAT_ANSWERS[native.guardHeartbeat(this.#h, key, runId, ttlMs)]
+      answer = HEARTBEAT_ANSWERS[native.guardHeartbeat(this.#handle, key, runId, ttlMs)]
     } catch (err) {
       throw fromNative(err)
     }
@@ -122,7 +122,7 @@ class MemoryBackend {
     if (this.#clock !== undefined) this.#tick()
     let r
     try {
-      r = results.approve(key, native.guardApproveRetry(this.#h, key, approvedBy, reason))
+      r = results.approve(key, native.guardApproveRetry(this.#handle, key, approvedBy, reason))
     } catch (err) {
       throw fromNative(err)
     }
@@ -134,7 +134,7 @@ class MemoryBackend {
     if (this.#clock !== undefined) this.#tick()
     let r
     try {
-      r = results.force(key, native.guardForceRelease(this.#h, key, by, reason))
+      r = results.force(key, native.guardForceRelease(this.#handle, key, by, reason))
     } catch (err) {
       throw fromNative(err)
     }
@@ -152,11 +152,11 @@ class MemoryBackend {
     if (this.#clock !== undefined) this.#tick()
     let job
     try {
-      job = native.guardInspectBegin(this.#h, prefix, state, limit, after, counts)
+      job = native.guardInspectBegin(this.#handle, prefix, state, limit, after, counts)
     } catch (err) {
       throw fromNative(err)
     }
-    const h = this.#h
+    const h = this.#handle
     const step = () => {
       try {
         return native.guardInspectStep(h, job, STEP_MS) ? results.inspection(native.guardInspectResult(job)) : undefined
@@ -169,7 +169,7 @@ class MemoryBackend {
   }
 
   async close() {
-    native.guardClose(this.#h)
+    native.guardClose(this.#handle)
   }
 }
 

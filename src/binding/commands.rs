@@ -5,7 +5,7 @@ use super::errors::{invalid, Result};
 use super::options::{duration, ttl, Settings};
 use crate::engine::{
     storage_key, validate_key, validate_run_id, validate_text, Acquire, ApproveRetry, Command,
-    DerivedState, ForceRelease, Heartbeat, Owner, Release, ReleaseStatus, RunId, MAX_META_BYTES,
+    ForceRelease, GuardState, Heartbeat, Owner, Release, ReleaseStatus, RunId, MAX_META_BYTES,
     MAX_OWNER_BYTES, MAX_REASON_BYTES,
 };
 use crate::store::{InspectFilter, DEFAULT_PAGE, MAX_PAGE};
@@ -100,7 +100,7 @@ pub fn inspect_filter(
     after: Option<String>,
     counts: bool,
 ) -> Result<InspectFilter> {
-    let state = state.as_deref().map(DerivedState::parse).transpose()?;
+    let state = state.as_deref().map(GuardState::parse).transpose()?;
     let limit = match limit {
         None => DEFAULT_PAGE,
         Some(v) => duration("limit", v, 0, u32::MAX as u64)? as usize,

@@ -16,12 +16,13 @@ use super::errors::{closed, guarded, invalid, store_error, Code, Result};
 use super::options::{NativeOptions, Settings, StoreUrl};
 use super::replies::{inspect_out, reply_out, CompletionOut, EventOut};
 use crate::engine::{events_of, Command, Owner};
-use crate::store::job::{Completion, Done, Job, JobKind};
+use crate::store::job::{Answer, Completion, Job, JobKind};
 use crate::store::redis::RedisOptions;
 use crate::store::sqlite::SqliteOptions;
 use crate::store::{RedisStore, SqliteStore, StoreError};
 
-type OnDone = ThreadsafeFunction<Vec<Completion>, (), Vec<CompletionOut>, Status, false, true>;
+type AnswerCallback =
+    ThreadsafeFunction<Vec<Completion>, (), Vec<CompletionOut>, Status, false, true>;
 
 /// The stores whose work runs off the JS thread.
 enum DurableStore {
@@ -43,7 +44,7 @@ pub struct Durable {
     store: Mutex<Option<DurableStore>>,
     /// Shared with the store's thread, which calls it; the JS thread refs and unrefs it,
     /// and lets go of it (`durableDispose`) once the store's thread has exited.
-    on_done: Arc<Mutex<Option<OnDone>>>,
+    on_done: Arc<Mutex<Option<AnswerCallback>>>,
 }
 
 type Handle = External<Durable>;
@@ -67,7 +68,7 @@ pub fn durable_open(
             .len();
         // Weak: an idle guard must not keep the process alive. The facade refs it
         // (`durableRef`) while answers are outstanding.
-        let tsfn: OnDone = on_done
+        let tsfn: AnswerCallback = on_done
             .build_threadsafe_function::<Vec<Completion>>()
             .weak::<true>()
             .callee_handled::<false>()
@@ -140,14 +141,14 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
     batch
         .into_iter()
         .map(|(id, result)| match result {
-            Ok(Done::Opened | Done::Closed) => CompletionOut {
+            Ok(Answer::Opened | Answer::Closed) => CompletionOut {
                 id,
                 reply: None,
                 error_code: None,
                 error_message: None,
                 events: Vec::new(),
             },
-            Ok(Done::Executed { executed, key }) => {
+            Ok(Answer::Executed { executed, key }) => {
                 let key = &key[namespace_len..];
                 let events = events_of(&executed.reply);
                 CompletionOut {
@@ -161,7 +162,7 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
                     error_message: None,
                 }
             }
-            Ok(Done::Inspected(found)) => CompletionOut {
+            Ok(Answer::Inspected(found)) => CompletionOut {
                 id,
                 reply: Some(super::replies::ReplyOut {
                     status: "inspected".into(),

@@ -8,7 +8,7 @@ use super::commands;
 use super::errors::{closed, guarded, invalid, store_error, Result};
 use super::options::{NativeOptions, Settings, StoreUrl};
 use super::replies::*;
-use crate::engine::{events_of, AcquireReply, Command, Event, Reply, RunSummary};
+use crate::engine::{events_of, AcquireReply, Command, Event, Reply, RunInfo};
 use crate::store::{Executed, MemoryInspect, MemoryStore};
 
 /// The native half of `TaskGuard` on the memory store. Its calls are
@@ -19,11 +19,11 @@ use crate::store::{Executed, MemoryInspect, MemoryStore};
 pub struct Guard {
     store: MemoryStore,
     settings: Settings,
-    local: RefCell<Local>,
+    local: RefCell<JsThreadState>,
 }
 
 /// What the JS thread alone touches.
-struct Local {
+struct JsThreadState {
     /// Scratch numbers shared with the facade (see `replies`).
     out: Float64Array,
     closed: bool,
@@ -48,7 +48,7 @@ pub fn guard_open(options: NativeOptions, out: Float64Array) -> Result<Handle> {
         Ok(External::new(Guard {
             store: MemoryStore::new(settings.policy.retention_ms),
             settings,
-            local: RefCell::new(Local {
+            local: RefCell::new(JsThreadState {
                 out,
                 closed: false,
                 events_enabled: false,
@@ -88,8 +88,8 @@ impl Guard {
         }
     }
 
-    fn compact(&self, run: RunSummary, status: f64) -> String {
-        self.with_out(|out| {
+    fn encode_run(&self, run: RunInfo, status: f64) -> String {
+        self.write_out(|out| {
             out[0] = run.fencing_token as f64;
             out[1] = run.started_at as f64;
             out[2] = run.expires_at as f64;
@@ -105,7 +105,7 @@ impl Guard {
         id
     }
 
-    fn with_out<T>(&self, f: impl FnOnce(&mut [f64]) -> T) -> T {
+    fn write_out<T>(&self, f: impl FnOnce(&mut [f64]) -> T) -> T {
         let mut local = self.local.borrow_mut();
         // SAFETY: the array is the facade's private scratch space, read by the
         // facade on this same thread right after this call returns.
@@ -131,9 +131,9 @@ pub fn guard_acquire(
             Reply::Acquire(AcquireReply::Acquired {
                 run,
                 healed_from: None,
-            }) => Either::A(g.compact(run, RUN_ACQUIRED)),
+            }) => Either::A(g.encode_run(run, RUN_ACQUIRED)),
             Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
-                Either::A(g.compact(run, RUN_ALREADY_RUNNING))
+                Either::A(g.encode_run(run, RUN_ALREADY_RUNNING))
             }
             other => Either::B(reply_out(other)),
         })
@@ -155,7 +155,7 @@ pub fn guard_release(
         let Reply::Release(reply) = g.execute(&key, cmd)?.reply else {
             unreachable!("release answers with a release reply")
         };
-        Ok(g.with_out(|out| release_code(&reply, out)))
+        Ok(g.write_out(|out| release_code(&reply, out)))
     })
 }
 
@@ -172,7 +172,7 @@ pub fn guard_heartbeat(
         let Reply::Heartbeat(reply) = g.execute(&key, cmd)?.reply else {
             unreachable!("heartbeat answers with a heartbeat reply")
         };
-        Ok(g.with_out(|out| heartbeat_code(&reply, out)))
+        Ok(g.write_out(|out| heartbeat_code(&reply, out)))
     })
 }
 

@@ -7,8 +7,8 @@
 use napi_derive::napi;
 
 use crate::engine::{
-    AcquireReply, ApproveReply, Event, EventKind, ForceReleaseReply, GuardView, HeartbeatReply,
-    ReleaseReply, Reply, RunSummary,
+    AcquireReply, ApproveReply, Event, EventKind, ForceReleaseReply, GuardInfo, HeartbeatReply,
+    ReleaseReply, Reply, RunInfo,
 };
 use crate::store::Inspection;
 
@@ -21,8 +21,9 @@ pub const EXTENDED: u32 = 0;
 pub const RUN_ACQUIRED: f64 = 0.0;
 pub const RUN_ALREADY_RUNNING: f64 = 1.0;
 
+/// A run as JS receives it.
 #[napi(object)]
-pub struct RunInfo {
+pub struct RunInfoOut {
     pub run_id: String,
     pub fencing_token: f64,
     pub started_at: f64,
@@ -31,9 +32,9 @@ pub struct RunInfo {
     pub attempt: u32,
 }
 
-impl From<RunSummary> for RunInfo {
-    fn from(r: RunSummary) -> Self {
-        RunInfo {
+impl From<RunInfo> for RunInfoOut {
+    fn from(r: RunInfo) -> Self {
+        RunInfoOut {
             run_id: r.run_id.to_string(),
             fencing_token: r.fencing_token as f64,
             started_at: r.started_at as f64,
@@ -50,8 +51,8 @@ impl From<RunSummary> for RunInfo {
 #[derive(Default)]
 pub struct ReplyOut {
     pub status: String,
-    pub run: Option<RunInfo>,
-    pub healed_from: Option<RunInfo>,
+    pub run: Option<RunInfoOut>,
+    pub healed_from: Option<RunInfoOut>,
     pub run_id: Option<String>,
     pub failed_run_id: Option<String>,
     pub failed_at: Option<f64>,
@@ -137,7 +138,7 @@ pub fn inspect_out(found: Inspection) -> InspectOut {
         guards: found
             .guards
             .into_iter()
-            .map(|(k, v)| GuardOut::new(k, v))
+            .map(|(k, v)| GuardInfoOut::new(k, v))
             .collect(),
         counts: found.counts.map(|c| CountsOut {
             running: c.running as f64,
@@ -160,7 +161,7 @@ pub struct CompletionOut {
 }
 
 #[napi(object)]
-pub struct GuardOut {
+pub struct GuardInfoOut {
     pub key: String,
     pub state: String,
     pub run_id: String,
@@ -178,9 +179,9 @@ pub struct GuardOut {
     pub reason: Option<String>,
 }
 
-impl GuardOut {
-    pub fn new(key: String, v: GuardView) -> Self {
-        GuardOut {
+impl GuardInfoOut {
+    pub fn new(key: String, v: GuardInfo) -> Self {
+        GuardInfoOut {
             key,
             state: v.state.as_str().to_owned(),
             run_id: v.run_id,
@@ -210,7 +211,7 @@ pub struct CountsOut {
 #[napi(object)]
 pub struct InspectOut {
     pub now: f64,
-    pub guards: Vec<GuardOut>,
+    pub guards: Vec<GuardInfoOut>,
     /// Absent when not asked for.
     pub counts: Option<CountsOut>,
     /// The cursor of the next page, or absent at the end.

@@ -6,7 +6,7 @@ use super::limits::MAX_ERROR_BYTES;
 use super::policy::{OnStale, Policy};
 use super::record::{Approval, EndedHow, Failure, FailureCause, Phase, Record, Run};
 use super::reply::{
-    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunSummary,
+    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunInfo,
 };
 
 /// What a store hands to `apply` besides the record: the one clock reading for
@@ -71,11 +71,11 @@ fn acquire(rec: &mut Record, cmd: Acquire, ctx: &mut Context) -> (AcquireReply, 
     match &rec.phase {
         Phase::Idle => (grant(rec, cmd, 1, None, ctx), true),
         Phase::Running(run) if !run.is_expired(now) => {
-            (AcquireReply::AlreadyRunning(RunSummary::from(run)), false)
+            (AcquireReply::AlreadyRunning(RunInfo::from(run)), false)
         }
         Phase::Running(run) => match ctx.policy.on_stale {
             OnStale::Heal => {
-                let stale = RunSummary::from(run);
+                let stale = RunInfo::from(run);
                 rec.remember(stale.run_id.clone(), now, EndedHow::Healed);
                 let attempt = stale.attempt + 1;
                 (grant(rec, cmd, attempt, Some(stale), ctx), true)
@@ -102,7 +102,7 @@ fn grant(
     rec: &mut Record,
     cmd: Acquire,
     attempt: u32,
-    healed_from: Option<RunSummary>,
+    healed_from: Option<RunInfo>,
     ctx: &mut Context,
 ) -> AcquireReply {
     let ttl_ms = cmd.ttl_ms.unwrap_or(ctx.policy.default_ttl_ms);
@@ -117,7 +117,7 @@ fn grant(
         attempt,
         meta: cmd.meta.map(String::into_boxed_str),
     };
-    let summary = RunSummary::from(&run);
+    let summary = RunInfo::from(&run);
     rec.last_fence = fencing_token;
     rec.phase = Phase::Running(run);
     AcquireReply::Acquired {

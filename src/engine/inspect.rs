@@ -3,15 +3,15 @@ use super::record::{Phase, Record};
 
 /// A guard's state as observers see it; `Stale` is derived from the clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DerivedState {
+pub enum GuardState {
     Running,
     Stale,
     Failed,
     Approved,
 }
 
-impl DerivedState {
-    pub const ALL: [DerivedState; 4] = [Self::Running, Self::Stale, Self::Failed, Self::Approved];
+impl GuardState {
+    pub const ALL: [GuardState; 4] = [Self::Running, Self::Stale, Self::Failed, Self::Approved];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,8 +36,8 @@ impl DerivedState {
 
 /// One guard as `inspect` lists it. Idle keys (history only) are not listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct GuardView {
-    pub state: DerivedState,
+pub struct GuardInfo {
+    pub state: GuardState,
     pub run_id: String,
     pub fencing_token: u64,
     pub owner: Option<String>,
@@ -52,15 +52,15 @@ pub struct GuardView {
     pub reason: Option<String>,
 }
 
-pub fn view(rec: &Record, now: i64) -> Option<GuardView> {
+pub fn view(rec: &Record, now: i64) -> Option<GuardInfo> {
     let (state, run, failure, approval) = match &rec.phase {
         Phase::Idle => return None,
-        Phase::Running(r) if r.is_expired(now) => (DerivedState::Stale, r, None, None),
-        Phase::Running(r) => (DerivedState::Running, r, None, None),
-        Phase::Failed(f) => (DerivedState::Failed, &f.run, Some(f), None),
-        Phase::Approved(f, a) => (DerivedState::Approved, &f.run, Some(f), Some(a)),
+        Phase::Running(r) if r.is_expired(now) => (GuardState::Stale, r, None, None),
+        Phase::Running(r) => (GuardState::Running, r, None, None),
+        Phase::Failed(f) => (GuardState::Failed, &f.run, Some(f), None),
+        Phase::Approved(f, a) => (GuardState::Approved, &f.run, Some(f), Some(a)),
     };
-    Some(GuardView {
+    Some(GuardInfo {
         state,
         run_id: run.run_id.to_string(),
         fencing_token: run.fencing_token,
@@ -86,12 +86,12 @@ pub struct Counts {
 }
 
 impl Counts {
-    pub fn add(&mut self, s: DerivedState) {
+    pub fn add(&mut self, s: GuardState) {
         match s {
-            DerivedState::Running => self.running += 1,
-            DerivedState::Stale => self.stale += 1,
-            DerivedState::Failed => self.failed += 1,
-            DerivedState::Approved => self.approved += 1,
+            GuardState::Running => self.running += 1,
+            GuardState::Stale => self.stale += 1,
+            GuardState::Failed => self.failed += 1,
+            GuardState::Approved => self.approved += 1,
         }
     }
 }

@@ -23,13 +23,13 @@ pub use command::{
 pub use error::InvalidArg;
 pub use events::{events_of, Event, EventKind};
 pub use ids::{Owner, RunId};
-pub use inspect::{view, Counts, DerivedState, GuardView};
+pub use inspect::{view, Counts, GuardInfo, GuardState};
 pub use key::{storage_key, validate_key, validate_namespace, validate_run_id, validate_text};
 pub use limits::*;
 pub use policy::{OnStale, Policy};
 pub use record::{Approval, Ended, EndedHow, Failure, FailureCause, History, Phase, Record, Run};
 pub use reply::{
-    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunSummary,
+    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunInfo,
 };
 
 #[cfg(test)]

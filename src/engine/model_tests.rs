@@ -134,10 +134,10 @@ proptest! {
             // The record's own view agrees with the model.
             let state = view(&rec, now).map(|v| v.state);
             let expected = match (&m.live, &m.failed, m.approved) {
-                (Some((_, exp)), _, _) if now >= *exp => Some(DerivedState::Stale),
-                (Some(_), _, _) => Some(DerivedState::Running),
-                (None, Some(_), true) => Some(DerivedState::Approved),
-                (None, Some(_), false) => Some(DerivedState::Failed),
+                (Some((_, exp)), _, _) if now >= *exp => Some(GuardState::Stale),
+                (Some(_), _, _) => Some(GuardState::Running),
+                (None, Some(_), true) => Some(GuardState::Approved),
+                (None, Some(_), false) => Some(GuardState::Failed),
                 (None, None, _) => None,
             };
             prop_assert_eq!(state, expected);

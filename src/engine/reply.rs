@@ -4,7 +4,7 @@ use super::record::Run;
 
 /// The public face of a run, as conflict and heal answers show it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RunSummary {
+pub struct RunInfo {
     pub run_id: RunId,
     pub fencing_token: u64,
     pub started_at: i64,
@@ -13,9 +13,9 @@ pub struct RunSummary {
     pub attempt: u32,
 }
 
-impl From<&Run> for RunSummary {
+impl From<&Run> for RunInfo {
     fn from(r: &Run) -> Self {
-        RunSummary {
+        RunInfo {
             run_id: r.run_id.clone(),
             fencing_token: r.fencing_token,
             started_at: r.started_at,
@@ -29,10 +29,10 @@ impl From<&Run> for RunSummary {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AcquireReply {
     Acquired {
-        run: RunSummary,
-        healed_from: Option<RunSummary>,
+        run: RunInfo,
+        healed_from: Option<RunInfo>,
     },
-    AlreadyRunning(RunSummary),
+    AlreadyRunning(RunInfo),
     AwaitingApproval {
         failed_run_id: RunId,
         failed_at: i64,
@@ -100,7 +100,7 @@ pub enum Reply {
     ForceRelease(ForceReleaseReply),
 }
 
-impl RunSummary {
+impl RunInfo {
     fn shift_times(&mut self, by: i64) {
         self.started_at += by;
         self.expires_at += by;

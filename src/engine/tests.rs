@@ -1,7 +1,7 @@
 //! Every transition of the state machine, one test each.
 use super::*;
 
-struct H {
+struct Harness {
     rec: Record,
     policy: Policy,
     now: i64,
@@ -9,9 +9,9 @@ struct H {
     ids: u32,
 }
 
-impl H {
+impl Harness {
     fn new() -> Self {
-        H {
+        Harness {
             rec: Record::default(),
             policy: Policy::default(),
             now: 1_000,
@@ -20,7 +20,7 @@ impl H {
         }
     }
     fn failing_stale() -> Self {
-        let mut h = H::new();
+        let mut h = Harness::new();
         h.policy.on_stale = OnStale::Fail;
         h
     }
@@ -60,7 +60,7 @@ impl H {
             r => panic!("{r:?}"),
         }
     }
-    fn acquired(&mut self, ttl: u64) -> RunSummary {
+    fn acquired(&mut self, ttl: u64) -> RunInfo {
         match self.acquire(ttl) {
             AcquireReply::Acquired { run, .. } => run,
             r => panic!("expected acquired, got {r:?}"),
@@ -99,26 +99,26 @@ impl H {
             r => panic!("{r:?}"),
         }
     }
-    fn state(&self) -> Option<DerivedState> {
+    fn state(&self) -> Option<GuardState> {
         view(&self.rec, self.now).map(|v| v.state)
     }
 }
 
 #[test]
 fn acquire_on_idle_grants_attempt_one_with_expiry() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     assert_eq!(run.run_id, "run-1");
     assert_eq!(run.attempt, 1);
     assert_eq!(run.started_at, 1_000);
     assert_eq!(run.expires_at, 1_500);
     assert_eq!(run.owner.as_deref(), Some("w"));
-    assert_eq!(h.state(), Some(DerivedState::Running));
+    assert_eq!(h.state(), Some(GuardState::Running));
 }
 
 #[test]
 fn acquire_uses_policy_default_ttl() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     h.policy.default_ttl_ms = 42;
     let r = h
         .run(Command::Acquire(Acquire {
@@ -135,7 +135,7 @@ fn acquire_uses_policy_default_ttl() {
 
 #[test]
 fn second_acquire_answers_already_running_and_writes_nothing() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let first = h.acquired(500);
     h.now += 10;
     let (r, changed) = h.run(Command::Acquire(Acquire {
@@ -150,7 +150,7 @@ fn second_acquire_answers_already_running_and_writes_nothing() {
 #[test]
 fn release_succeeded_and_cancelled_free_the_key() {
     for status in [ReleaseStatus::Succeeded, ReleaseStatus::Cancelled] {
-        let mut h = H::new();
+        let mut h = Harness::new();
         let run = h.acquired(500);
         h.now += 5;
         assert_eq!(
@@ -170,7 +170,7 @@ fn release_succeeded_and_cancelled_free_the_key() {
 
 #[test]
 fn releasing_twice_is_idempotent() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     h.release(&run.run_id, ReleaseStatus::Succeeded);
     assert_eq!(
@@ -190,18 +190,18 @@ fn releasing_twice_is_idempotent() {
 
 #[test]
 fn release_naming_another_run_is_not_owner() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     h.acquired(500);
     assert_eq!(
         h.release("someone-else", ReleaseStatus::Succeeded),
         ReleaseReply::NotOwner
     );
-    assert_eq!(h.state(), Some(DerivedState::Running));
+    assert_eq!(h.state(), Some(GuardState::Running));
 }
 
 #[test]
 fn release_naming_a_key_with_nothing_running_is_not_running() {
-    let mut idle = H::new();
+    let mut idle = Harness::new();
     let (r, changed) = idle.run(Command::Release(Release {
         run_id: "nobody".into(),
         status: ReleaseStatus::Succeeded,
@@ -212,7 +212,7 @@ fn release_naming_a_key_with_nothing_running_is_not_running() {
     assert!(events_of(&r).is_empty());
     // A failed key runs nothing, nor does an approved one; a remembered run still
     // answers by how it ended.
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     h.release(&run.run_id, ReleaseStatus::Failed);
     assert_eq!(
@@ -224,7 +224,7 @@ fn release_naming_a_key_with_nothing_running_is_not_running() {
         h.release("nobody", ReleaseStatus::Failed),
         ReleaseReply::NotRunning
     );
-    assert_eq!(h.state(), Some(DerivedState::Approved));
+    assert_eq!(h.state(), Some(GuardState::Approved));
     let next = h.acquired(500);
     h.release(&next.run_id, ReleaseStatus::Succeeded);
     assert_eq!(h.state(), None);
@@ -250,10 +250,10 @@ fn release_naming_a_key_with_nothing_running_is_not_running() {
 
 #[test]
 fn failed_release_blocks_until_approved() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     h.release(&run.run_id, ReleaseStatus::Failed);
-    assert_eq!(h.state(), Some(DerivedState::Failed));
+    assert_eq!(h.state(), Some(GuardState::Failed));
     h.now += 1_000_000;
     match h.acquire(500) {
         AcquireReply::AwaitingApproval {
@@ -289,7 +289,7 @@ fn failed_release_blocks_until_approved() {
         }
         r => panic!("{r:?}"),
     }
-    assert_eq!(h.state(), Some(DerivedState::Approved));
+    assert_eq!(h.state(), Some(GuardState::Approved));
     let v = view(&h.rec, h.now).unwrap();
     assert_eq!(v.approved_by.as_deref(), Some("ops"));
     assert_eq!(v.reason.as_deref(), Some("fixed"));
@@ -304,7 +304,7 @@ fn failed_release_blocks_until_approved() {
 
 #[test]
 fn approve_on_anything_but_failed_is_not_failed() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     assert_eq!(h.approve(), ApproveReply::NotFailed);
     let run = h.acquired(500);
     assert_eq!(h.approve(), ApproveReply::NotFailed);
@@ -319,7 +319,7 @@ fn approve_on_anything_but_failed_is_not_failed() {
 
 #[test]
 fn heartbeat_extends_by_run_ttl_or_given_ttl() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     h.now += 400;
     assert_eq!(
@@ -341,9 +341,9 @@ fn heartbeat_extends_by_run_ttl_or_given_ttl() {
 
 #[test]
 fn heartbeat_naming_a_key_with_nothing_running_is_not_running() {
-    let mut idle = H::new();
+    let mut idle = Harness::new();
     assert_eq!(idle.heartbeat("nobody", None), HeartbeatReply::NotRunning);
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     assert_eq!(h.heartbeat("nobody", None), HeartbeatReply::NotOwner);
     h.release(&run.run_id, ReleaseStatus::Failed);
@@ -354,7 +354,7 @@ fn heartbeat_naming_a_key_with_nothing_running_is_not_running() {
 
 #[test]
 fn heartbeat_after_release_is_lost() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     h.release(&run.run_id, ReleaseStatus::Succeeded);
     assert_eq!(h.heartbeat(&run.run_id, None), HeartbeatReply::Lost);
@@ -362,10 +362,10 @@ fn heartbeat_after_release_is_lost() {
 
 #[test]
 fn stale_run_is_healed_by_next_acquire() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let old = h.acquired(500);
     h.now = old.expires_at;
-    assert_eq!(h.state(), Some(DerivedState::Stale));
+    assert_eq!(h.state(), Some(GuardState::Stale));
     match h.acquire(500) {
         AcquireReply::Acquired { run, healed_from } => {
             assert_eq!(healed_from.as_ref(), Some(&old));
@@ -379,19 +379,19 @@ fn stale_run_is_healed_by_next_acquire() {
         ReleaseReply::Lost
     );
     assert_eq!(h.heartbeat(&old.run_id, None), HeartbeatReply::Lost);
-    assert_eq!(h.state(), Some(DerivedState::Running));
+    assert_eq!(h.state(), Some(GuardState::Running));
 }
 
 #[test]
 fn stale_but_unreplaced_run_can_still_heartbeat_and_release() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     h.now += 600;
     assert_eq!(
         h.heartbeat(&run.run_id, None),
         HeartbeatReply::Extended { expires_at: 2_100 }
     );
-    assert_eq!(h.state(), Some(DerivedState::Running));
+    assert_eq!(h.state(), Some(GuardState::Running));
     h.now += 1_000;
     assert!(matches!(
         h.release(&run.run_id, ReleaseStatus::Succeeded),
@@ -401,7 +401,7 @@ fn stale_but_unreplaced_run_can_still_heartbeat_and_release() {
 
 #[test]
 fn stale_run_under_fail_policy_becomes_failed_on_acquire() {
-    let mut h = H::failing_stale();
+    let mut h = Harness::failing_stale();
     let old = h.acquired(500);
     h.now = old.expires_at + 1;
     match h.acquire(500) {
@@ -417,7 +417,7 @@ fn stale_run_under_fail_policy_becomes_failed_on_acquire() {
         }
         r => panic!("{r:?}"),
     }
-    assert_eq!(h.state(), Some(DerivedState::Failed));
+    assert_eq!(h.state(), Some(GuardState::Failed));
     assert!(matches!(
         h.acquire(500),
         AcquireReply::AwaitingApproval {
@@ -446,7 +446,7 @@ fn stale_run_under_fail_policy_becomes_failed_on_acquire() {
 
 #[test]
 fn approving_a_stale_run_under_fail_policy_fails_then_approves_it() {
-    let mut h = H::failing_stale();
+    let mut h = Harness::failing_stale();
     let old = h.acquired(500);
     h.now = old.expires_at;
     assert!(matches!(
@@ -456,8 +456,8 @@ fn approving_a_stale_run_under_fail_policy_fails_then_approves_it() {
             ..
         }
     ));
-    assert_eq!(h.state(), Some(DerivedState::Approved));
-    let mut heal = H::new();
+    assert_eq!(h.state(), Some(GuardState::Approved));
+    let mut heal = Harness::new();
     let r = heal.acquired(500);
     heal.now = r.expires_at;
     assert_eq!(
@@ -469,7 +469,7 @@ fn approving_a_stale_run_under_fail_policy_fails_then_approves_it() {
 
 #[test]
 fn fences_rise_above_purge_floor_and_clock() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     h.now = 0;
     let a = h.acquired(500);
     h.release(&a.run_id, ReleaseStatus::Succeeded);
@@ -491,7 +491,7 @@ fn fences_rise_above_purge_floor_and_clock() {
 
 #[test]
 fn history_is_bounded_and_purgeable_only_when_idle() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     for _ in 0..10 {
         let r = h.acquired(500);
         h.release(&r.run_id, ReleaseStatus::Succeeded);
@@ -510,7 +510,7 @@ fn history_is_bounded_and_purgeable_only_when_idle() {
 
 #[test]
 fn long_errors_are_cut_at_a_char_boundary() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     let cmd = Release {
         run_id: run.run_id,
@@ -536,12 +536,12 @@ fn keys_and_namespaces_are_validated() {
     );
     assert_eq!(storage_key("ns", "k"), "ns/k");
     assert_eq!(storage_key("", "k"), "k");
-    assert!(DerivedState::parse("idle").is_err());
+    assert!(GuardState::parse("idle").is_err());
 }
 
 #[test]
 fn force_release_clears_a_running_run_and_its_owner_is_lost() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let run = h.acquired(500);
     let cmd = ForceRelease {
         by: Some("ops".into()),
@@ -580,7 +580,7 @@ fn force_release_clears_a_running_run_and_its_owner_is_lost() {
 
 #[test]
 fn events_follow_replies() {
-    let mut h = H::new();
+    let mut h = Harness::new();
     let old = h.acquired(500);
     h.now = old.expires_at;
     let (r, _) = h.run(Command::Acquire(Acquire {

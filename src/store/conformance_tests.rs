@@ -9,14 +9,14 @@ use std::process::{Child, Command as Process, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use super::job::{Completion, Done, Job, JobKind, CLOSED_ID, OPEN_ID};
+use super::job::{Answer, Completion, Job, JobKind, CLOSED_ID, OPEN_ID};
 use super::redis::RedisOptions;
 use super::sqlite::{Durability, SqliteOptions};
 use super::{InspectFilter, Inspection, MemoryStore, RedisStore, SqliteStore};
 use crate::engine::{
-    Acquire, AcquireReply, ApproveReply, ApproveRetry, Command, DerivedState, ForceRelease,
-    ForceReleaseReply, Heartbeat, HeartbeatReply, Policy, Release, ReleaseReply, ReleaseStatus,
-    Reply, RunId, RunSummary,
+    Acquire, AcquireReply, ApproveReply, ApproveRetry, Command, ForceRelease, ForceReleaseReply,
+    GuardState, Heartbeat, HeartbeatReply, Policy, Release, ReleaseReply, ReleaseStatus, Reply,
+    RunId, RunInfo,
 };
 
 /// A store as the suite sees it.
@@ -45,7 +45,10 @@ struct Jobs<S> {
 }
 
 impl<S> Jobs<S> {
-    fn start(start: impl FnOnce(super::job::Deliver) -> S, submit: fn(&S, Job) -> bool) -> Self {
+    fn start(
+        start: impl FnOnce(super::job::DeliverAnswers) -> S,
+        submit: fn(&S, Job) -> bool,
+    ) -> Self {
         let (tx, answers) = mpsc::channel();
         let store = start(Box::new(move |batch| {
             for c in batch {
@@ -63,7 +66,7 @@ impl<S> Jobs<S> {
         }
     }
 
-    fn ask(&mut self, kind: JobKind) -> Done {
+    fn ask(&mut self, kind: JobKind) -> Answer {
         let id = self.next;
         self.next += 1;
         assert!((self.submit)(
@@ -91,13 +94,13 @@ impl<S> Driven for Jobs<S> {
     fn run(&mut self, key: &str, command: Command) -> Reply {
         let key = key.to_owned();
         match self.ask(JobKind::Command { key, command }) {
-            Done::Executed { executed, .. } => executed.reply,
+            Answer::Executed { executed, .. } => executed.reply,
             _ => panic!("a command answered something else"),
         }
     }
     fn inspect(&mut self) -> Inspection {
         match self.ask(JobKind::Inspect(everything())) {
-            Done::Inspected(found) => found,
+            Answer::Inspected(found) => found,
             _ => panic!("an inspect answered something else"),
         }
     }
@@ -122,7 +125,7 @@ fn acquire(ttl_ms: u64) -> Command {
     })
 }
 
-fn release(run: &RunSummary, status: ReleaseStatus) -> Command {
+fn release(run: &RunInfo, status: ReleaseStatus) -> Command {
     Command::Release(Release {
         run_id: run.run_id.clone(),
         status,
@@ -137,7 +140,7 @@ fn heartbeat(run_id: &RunId) -> Command {
     })
 }
 
-fn granted(reply: Reply) -> (RunSummary, Option<RunSummary>) {
+fn granted(reply: Reply) -> (RunInfo, Option<RunInfo>) {
     match reply {
         Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => (run, healed_from),
         r => panic!("not granted: {r:?}"),
@@ -177,7 +180,7 @@ fn every_answer(s: &mut dyn Driven, k: &str) {
     ));
     let found = s.inspect();
     let (_, view) = found.guards.iter().find(|(key, _)| key == k).unwrap();
-    assert_eq!(view.state, DerivedState::Failed);
+    assert_eq!(view.state, GuardState::Failed);
     assert_eq!(view.meta.as_deref(), Some(r#"{"n":1}"#));
     let approve = || {
         Command::ApproveRetry(ApproveRetry {

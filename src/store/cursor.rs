@@ -10,7 +10,7 @@
 //! `<filter>` is a hash of namespace, prefix and state; keys are hex, so any
 //! key survives any transport (a shell, a chat message).
 
-use crate::engine::{DerivedState, InvalidArg};
+use crate::engine::{GuardState, InvalidArg};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum After {
@@ -26,7 +26,7 @@ pub enum After {
 }
 
 /// FNV-1a: stable across processes and versions, unlike std's hasher.
-fn fingerprint(namespace_prefix: &str, prefix: &str, state: Option<DerivedState>) -> String {
+fn fingerprint(namespace_prefix: &str, prefix: &str, state: Option<GuardState>) -> String {
     let mut h: u32 = 0x811c_9dc5;
     let state = state.map_or("", |s| s.as_str());
     for part in [namespace_prefix, "\0", prefix, "\0", state] {
@@ -56,7 +56,7 @@ fn unhex(s: &str) -> Option<String> {
 pub struct CursorFilter<'a> {
     pub namespace_prefix: &'a str,
     pub prefix: &'a str,
-    pub state: Option<DerivedState>,
+    pub state: Option<GuardState>,
 }
 
 impl CursorFilter<'_> {
@@ -146,7 +146,7 @@ mod tests {
             assert!(c.is_ascii());
             assert_eq!(f.decode(&c).unwrap(), after);
             let other = CursorFilter {
-                state: Some(DerivedState::Failed),
+                state: Some(GuardState::Failed),
                 ..f
             };
             assert!(other.decode(&c).is_err());

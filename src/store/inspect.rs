@@ -1,6 +1,6 @@
 use super::cursor::{After, CursorFilter};
 use super::Reading;
-use crate::engine::{view, Counts, DerivedState, GuardView, InvalidArg, Record};
+use crate::engine::{view, Counts, GuardInfo, GuardState, InvalidArg, Record};
 
 /// Guards per page when the caller names no `limit`.
 pub const DEFAULT_PAGE: usize = 100;
@@ -14,7 +14,7 @@ pub struct InspectFilter {
     /// Namespace prefix (`"<ns>/"` or empty) followed by the caller's prefix.
     pub namespace_prefix: String,
     pub prefix: String,
-    pub state: Option<DerivedState>,
+    pub state: Option<GuardState>,
     /// Guards in this page; 0 asks for counts only.
     pub limit: usize,
     /// Where the page starts: after the previous page's last guard.
@@ -60,7 +60,7 @@ pub struct Inspection {
     /// Times are on the wall clock once `shown`.
     pub now: i64,
     /// Keys without the namespace, sorted (Redis: sorted within the page).
-    pub guards: Vec<(String, GuardView)>,
+    pub guards: Vec<(String, GuardInfo)>,
     /// Per state, over every guard matching the prefix (before `state` and
     /// paging); `None` when the filter asked for none.
     pub counts: Option<Counts>,
@@ -75,7 +75,7 @@ pub fn matching(
     rec: &Record,
     filter: &InspectFilter,
     now: i64,
-) -> Option<(String, GuardView)> {
+) -> Option<(String, GuardInfo)> {
     let v = view(rec, now)?;
     if filter.state.is_some_and(|s| s != v.state) {
         return None;

@@ -18,12 +18,12 @@ pub struct Job {
     pub kind: JobKind,
 }
 
-/// Answers the open (`Done::Opened` or why not).
+/// Answers the open (`Answer::Opened` or why not).
 pub const OPEN_ID: u32 = 0;
-/// Answers the writer's exit, after the file is closed (`Done::Closed`).
+/// Answers the writer's exit, after the file is closed (`Answer::Closed`).
 pub const CLOSED_ID: u32 = u32::MAX;
 
-pub enum Done {
+pub enum Answer {
     Opened,
     Closed,
     Executed {
@@ -34,16 +34,16 @@ pub enum Done {
     Inspected(Inspection),
 }
 
-pub type Completion = (u32, Result<Done, StoreError>);
+pub type Completion = (u32, Result<Answer, StoreError>);
 
 /// Called on the store's thread with every answer of one batch (one commit).
-pub type Deliver = Box<dyn Fn(Vec<Completion>) + Send + Sync>;
+pub type DeliverAnswers = Box<dyn Fn(Vec<Completion>) + Send + Sync>;
 
 /// Delivers a store thread's answers and keeps count of the questions it has
 /// taken and not yet answered, so that if the thread panics every caller is
 /// still answered (with the panic) instead of waiting forever.
-pub struct Answers {
-    deliver: Deliver,
+pub struct Outbox {
+    deliver: DeliverAnswers,
     state: Mutex<Outstanding>,
 }
 
@@ -53,9 +53,9 @@ struct Outstanding {
     taken: HashSet<u32>,
 }
 
-impl Answers {
-    pub fn new(deliver: Deliver) -> Self {
-        Answers {
+impl Outbox {
+    pub fn new(deliver: DeliverAnswers) -> Self {
+        Outbox {
             deliver,
             state: Mutex::new(Outstanding::default()),
         }
@@ -103,6 +103,6 @@ impl Answers {
     }
 
     pub fn closed(&self) {
-        self.send(vec![(CLOSED_ID, Ok(Done::Closed))]);
+        self.send(vec![(CLOSED_ID, Ok(Answer::Closed))]);
     }
 }

@@ -16,7 +16,7 @@ use super::{new_run_id, Clock, Executed, InspectFilter, Inspection, StoreError};
 use crate::engine::{apply, Command, Context, Owner, Policy, Record};
 use owners::Owners;
 pub use scan::MemoryInspect;
-use tally::{Class, Tally};
+use tally::{Counted, Tally};
 
 /// Writes between two sweeps for idle records past retention.
 const SWEEP_EVERY: u32 = 1024;
@@ -123,10 +123,10 @@ impl MemoryStore {
         };
         let applied = match inner.records.get_mut(key) {
             Some(rec) => {
-                let before = Class::of(rec);
+                let before = Counted::of(rec);
                 let applied = apply(rec, command, &mut ctx);
                 if applied.changed {
-                    inner.tally.changed(before, Class::of(rec));
+                    inner.tally.changed(before, Counted::of(rec));
                 }
                 applied
             }
@@ -134,7 +134,7 @@ impl MemoryStore {
                 let mut rec = Box::<Record>::default();
                 let applied = apply(&mut rec, command, &mut ctx);
                 if applied.changed {
-                    inner.tally.changed(Class::Idle, Class::of(&rec));
+                    inner.tally.changed(Counted::Idle, Counted::of(&rec));
                     inner.records.insert(key.into(), rec);
                 }
                 applied

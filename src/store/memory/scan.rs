@@ -10,7 +10,7 @@ use std::ops::Bound::{Excluded, Included, Unbounded};
 use std::time::{Duration, Instant};
 
 use super::MemoryStore;
-use crate::engine::{view, Counts, GuardView};
+use crate::engine::{view, Counts, GuardInfo};
 use crate::store::cursor::After;
 use crate::store::inspect::matching;
 use crate::store::{InspectFilter, Inspection, Reading};
@@ -25,7 +25,7 @@ pub struct MemoryInspect {
     now: i64,
     /// The page: resumes after `page_at` (a storage key); `None` once complete.
     page_at: Option<(String, bool)>,
-    guards: Vec<(String, GuardView)>,
+    guards: Vec<(String, GuardInfo)>,
     /// The key of the last guard of a full page, when another guard follows.
     next: Option<String>,
     /// Counting a prefix: resumes at this key; `None` once complete.

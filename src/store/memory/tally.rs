@@ -15,23 +15,24 @@ use std::ops::Bound::{Excluded, Included};
 
 use crate::engine::{Counts, Phase, Record};
 
+/// What the tally counts of a record: its phase, and a running one's expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Class {
+pub enum Counted {
     Idle,
     Running { expires_at: i64 },
     Failed,
     Approved,
 }
 
-impl Class {
-    pub fn of(rec: &Record) -> Class {
+impl Counted {
+    pub fn of(rec: &Record) -> Counted {
         match &rec.phase {
-            Phase::Idle => Class::Idle,
-            Phase::Running(r) => Class::Running {
+            Phase::Idle => Counted::Idle,
+            Phase::Running(r) => Counted::Running {
                 expires_at: r.expires_at,
             },
-            Phase::Failed(_) => Class::Failed,
-            Phase::Approved(..) => Class::Approved,
+            Phase::Failed(_) => Counted::Failed,
+            Phase::Approved(..) => Counted::Approved,
         }
     }
 }
@@ -62,30 +63,30 @@ impl Default for Tally {
 
 impl Tally {
     /// A record went from `before` to `after`.
-    pub fn changed(&mut self, before: Class, after: Class) {
+    pub fn changed(&mut self, before: Counted, after: Counted) {
         if before == after {
             return;
         }
         match before {
-            Class::Idle => {}
-            Class::Running { expires_at } => {
+            Counted::Idle => {}
+            Counted::Running { expires_at } => {
                 self.running -= 1;
                 self.forget_expiry(expires_at);
             }
-            Class::Failed => self.failed -= 1,
-            Class::Approved => self.approved -= 1,
+            Counted::Failed => self.failed -= 1,
+            Counted::Approved => self.approved -= 1,
         }
         match after {
-            Class::Idle => {}
-            Class::Running { expires_at } => {
+            Counted::Idle => {}
+            Counted::Running { expires_at } => {
                 self.running += 1;
                 *self.expiries.entry(expires_at).or_insert(0) += 1;
                 if expires_at <= self.frontier {
                     self.expired += 1;
                 }
             }
-            Class::Failed => self.failed += 1,
-            Class::Approved => self.approved += 1,
+            Counted::Failed => self.failed += 1,
+            Counted::Approved => self.approved += 1,
         }
     }
 
@@ -147,8 +148,8 @@ impl Tally {
 mod tests {
     use super::*;
 
-    fn run(at: i64) -> Class {
-        Class::Running { expires_at: at }
+    fn run(at: i64) -> Counted {
+        Counted::Running { expires_at: at }
     }
 
     fn at(t: &mut Tally, now: i64) -> Counts {
@@ -160,9 +161,9 @@ mod tests {
     fn stale_follows_the_clock_both_ways() {
         let mut t = Tally::default();
         for e in [10, 20, 20, 30] {
-            t.changed(Class::Idle, run(e));
+            t.changed(Counted::Idle, run(e));
         }
-        t.changed(Class::Idle, Class::Failed);
+        t.changed(Counted::Idle, Counted::Failed);
         assert_eq!(at(&mut t, 5).stale, 0);
         assert_eq!(at(&mut t, 20).stale, 3);
         assert_eq!(at(&mut t, 20).running, 1);
@@ -175,7 +176,7 @@ mod tests {
         at(&mut t, 25);
         t.changed(run(20), run(40));
         assert_eq!(at(&mut t, 25).stale, 2);
-        t.changed(run(10), Class::Idle);
+        t.changed(run(10), Counted::Idle);
         assert_eq!(
             at(&mut t, 25),
             Counts {
@@ -191,7 +192,7 @@ mod tests {
     fn a_bounded_walk_resumes_where_it_stopped() {
         let mut t = Tally::default();
         for e in 0..100 {
-            t.changed(Class::Idle, run(e));
+            t.changed(Counted::Idle, run(e));
         }
         let mut calls = 0;
         while !t.catch_up(1_000, 7) {
@@ -199,7 +200,7 @@ mod tests {
             // Changes between calls keep the count right.
             if calls == 3 {
                 t.changed(run(50), run(5_000));
-                t.changed(Class::Idle, run(1));
+                t.changed(Counted::Idle, run(1));
             }
         }
         assert!(calls >= 14);

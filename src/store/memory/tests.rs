@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::engine::{
-    Acquire, AcquireReply, Counts, DerivedState, Heartbeat, Release, ReleaseStatus, Reply,
+    Acquire, AcquireReply, Counts, GuardState, Heartbeat, Release, ReleaseStatus, Reply,
 };
 use crate::store::{count, After, DEFAULT_PAGE};
 
@@ -31,7 +31,7 @@ fn release(s: &MemoryStore, key: &str, run_id: crate::engine::RunId, status: Rel
     s.execute(key, rel, &Policy::default()).unwrap();
 }
 
-fn filter(prefix: &str, state: Option<DerivedState>, limit: usize) -> InspectFilter {
+fn filter(prefix: &str, state: Option<GuardState>, limit: usize) -> InspectFilter {
     InspectFilter {
         namespace_prefix: String::new(),
         prefix: prefix.into(),
@@ -156,11 +156,11 @@ fn pages_walk_every_guard_once_in_key_order() {
         .cloned()
         .collect();
     for budget in [Duration::MAX, Duration::ZERO] {
-        let (keys, counts) = walk(&s, filter("", Some(DerivedState::Running), 1000), budget);
+        let (keys, counts) = walk(&s, filter("", Some(GuardState::Running), 1000), budget);
         assert_eq!(keys, want);
         assert_eq!(counts.len(), 2);
         assert_eq!(counts[0], scanned(&s, ""));
-        let (keys, counts) = walk(&s, filter("b::", Some(DerivedState::Running), 7), budget);
+        let (keys, counts) = walk(&s, filter("b::", Some(GuardState::Running), 7), budget);
         assert_eq!(keys, b);
         assert_eq!(counts[0], scanned(&s, "b::"));
         let failed = (0..2_500).filter(|i| i % 3 != 0 && i % 5 == 1).count();
@@ -169,7 +169,7 @@ fn pages_walk_every_guard_once_in_key_order() {
     // A full last page has no next page.
     let (keys, counts) = walk(
         &s,
-        filter("", Some(DerivedState::Running), want.len()),
+        filter("", Some(GuardState::Running), want.len()),
         Duration::MAX,
     );
     assert_eq!((keys.len(), counts.len()), (want.len(), 1));

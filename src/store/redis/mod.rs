@@ -24,7 +24,7 @@ use tokio::sync::mpsc;
 
 pub use keys::{guard_key, scan_pattern, storage_key_of};
 
-use super::job::{Answers, Completion, Deliver, Done, Job, JobKind, OPEN_ID};
+use super::job::{Answer, Completion, DeliverAnswers, Job, JobKind, Outbox, OPEN_ID};
 use super::{
     codec, count, matching, new_run_id, After, Executed, InspectFilter, Inspection, StoreError,
 };
@@ -63,7 +63,7 @@ struct View {
 }
 
 impl View {
-    fn saw(&self, key: &str, text: Option<String>, server_now: i64) {
+    fn remember(&self, key: &str, text: Option<String>, server_now: i64) {
         let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
         if records.len() >= MAX_CACHED {
             records.clear();
@@ -75,7 +75,7 @@ impl View {
 
     /// The record as last seen and the server's time now, as far as this guard
     /// knows; a millisecond early, so the guess is not ahead of the server.
-    fn guess(&self, key: &str) -> Option<(Option<String>, i64)> {
+    fn expected(&self, key: &str) -> Option<(Option<String>, i64)> {
         let (at, when) = (*self.clock.lock().unwrap_or_else(PoisonError::into_inner))?;
         let text = self
             .records
@@ -89,8 +89,8 @@ impl View {
 
 impl RedisStore {
     /// Checks the URL now; connects on the store's thread, answering job
-    /// `OPEN_ID` with `Done::Opened` or why not.
-    pub fn start(options: RedisOptions, deliver: Deliver) -> Result<Self, StoreError> {
+    /// `OPEN_ID` with `Answer::Opened` or why not.
+    pub fn start(options: RedisOptions, deliver: DeliverAnswers) -> Result<Self, StoreError> {
         if options.url.starts_with("rediss://") {
             install_tls_provider();
         }
@@ -107,20 +107,20 @@ impl RedisStore {
         std::thread::Builder::new()
             .name("task-guard-redis".into())
             .spawn(move || {
-                let answers = Arc::new(Answers::new(deliver));
+                let outbox = Arc::new(Outbox::new(deliver));
                 let mut jobs = rx;
                 let served = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    runtime.block_on(serve(client, options, &mut jobs, answers.clone()))
+                    runtime.block_on(serve(client, options, &mut jobs, outbox.clone()))
                 }));
                 drop(runtime);
                 if let Err(payload) = served {
                     // A bug. Every caller still gets an answer: this guard
                     // refuses from now on, others are unaffected.
-                    let err = answers.panicked(payload.as_ref());
+                    let err = outbox.panicked(payload.as_ref());
                     while let Some(job) = jobs.blocking_recv() {
-                        answers.send(vec![(job.id, Err(err.clone()))]);
+                        outbox.send(vec![(job.id, Err(err.clone()))]);
                     }
-                    answers.closed();
+                    outbox.closed();
                 }
             })
             .map_err(|e| StoreError::Unavailable(format!("cannot start the store thread: {e}")))?;
@@ -156,7 +156,7 @@ async fn serve(
     client: Client,
     options: RedisOptions,
     jobs: &mut mpsc::UnboundedReceiver<Job>,
-    answers: Arc<Answers>,
+    outbox: Arc<Outbox>,
 ) {
     crate::fault::inject("open", &options.url);
     let config = ConnectionManagerConfig::new()
@@ -166,31 +166,31 @@ async fn serve(
     let conn = match ConnectionManager::new_with_config(client, config).await {
         Ok(c) => c,
         Err(e) => {
-            answers.send(vec![(OPEN_ID, Err(unavailable(e)))]);
-            return answers.closed();
+            outbox.send(vec![(OPEN_ID, Err(unavailable(e)))]);
+            return outbox.closed();
         }
     };
-    answers.send(vec![(OPEN_ID, Ok(Done::Opened))]);
+    outbox.send(vec![(OPEN_ID, Ok(Answer::Opened))]);
 
     // Answers are gathered and delivered in batches: one JS wake-up for all
     // that finished while the previous batch was being delivered.
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Completion>();
     let delivering = {
-        let answers = answers.clone();
+        let outbox = outbox.clone();
         tokio::spawn(async move {
             while let Some(first) = done_rx.recv().await {
                 let mut batch = vec![first];
                 while let Ok(more) = done_rx.try_recv() {
                     batch.push(more);
                 }
-                answers.send(batch);
+                outbox.send(batch);
             }
         })
     };
     let view = Arc::new(View::default());
     let mut running = tokio::task::JoinSet::new();
     while let Some(job) = jobs.recv().await {
-        answers.took(job.id);
+        outbox.took(job.id);
         if let JobKind::Command { key, .. } = &job.kind {
             crate::fault::inject("thread", key);
         }
@@ -210,7 +210,7 @@ async fn serve(
     while running.join_next().await.is_some() {}
     drop(done_tx);
     let _ = delivering.await;
-    answers.closed();
+    outbox.closed();
 }
 
 async fn run(
@@ -218,7 +218,7 @@ async fn run(
     kind: JobKind,
     policy: &Policy,
     view: &View,
-) -> Result<Done, StoreError> {
+) -> Result<Answer, StoreError> {
     match kind {
         JobKind::Command { key, command } => execute(&mut conn, key, command, policy, view).await,
         JobKind::Inspect(filter) => inspect(&mut conn, &filter).await,
@@ -231,18 +231,18 @@ async fn execute(
     command: Command,
     policy: &Policy,
     view: &View,
-) -> Result<Done, StoreError> {
+) -> Result<Answer, StoreError> {
     crate::fault::inject("store", &key);
     let redis_key = guard_key(&key);
     // What the command is computed from, and whether the server just said so
     // (then an answer that writes nothing needs no check).
-    let mut basis = view.guess(&redis_key).map(|g| (g, false));
+    let mut known = view.expected(&redis_key).map(|g| (g, false));
     for _ in 0..MAX_ATTEMPTS {
-        let ((text, now), fresh) = match basis.take() {
+        let ((text, now), from_server) = match known.take() {
             Some(b) => b,
             None => {
                 let (text, now) = scripts::read(conn, &redis_key).await.map_err(unavailable)?;
-                view.saw(&redis_key, text.clone(), now);
+                view.remember(&redis_key, text.clone(), now);
                 ((text, now), true)
             }
         };
@@ -260,11 +260,11 @@ async fn execute(
             };
             apply(&mut rec, command.clone(), &mut ctx)
         };
-        let done = |reply| Done::Executed {
+        let done = |reply| Answer::Executed {
             executed: Executed { reply, now },
             key: key.clone(),
         };
-        if !applied.changed && fresh {
+        if !applied.changed && from_server {
             return Ok(done(applied.reply));
         }
         let new_text = applied.changed.then(|| codec::encode(&rec));
@@ -279,13 +279,13 @@ async fn execute(
             .await
             .map_err(unavailable)?
         {
-            scripts::Checked::Done(server_now) => {
-                view.saw(&redis_key, new_text.or(text), server_now);
+            scripts::Checked::Answer(server_now) => {
+                view.remember(&redis_key, new_text.or(text), server_now);
                 return Ok(done(applied.reply));
             }
             scripts::Checked::Changed(current, server_now) => {
-                view.saw(&redis_key, current.clone(), server_now);
-                basis = Some(((current, server_now), true));
+                view.remember(&redis_key, current.clone(), server_now);
+                known = Some(((current, server_now), true));
             }
         }
     }
@@ -342,7 +342,10 @@ async fn scan(
 /// Counts need every record of the prefix: Redis keeps no cross-key state here
 /// (a counter would be a second key, in another Cluster slot, written by the
 /// same script), so they are one SCAN of the prefix, off the JS thread.
-async fn inspect(conn: &mut ConnectionManager, filter: &InspectFilter) -> Result<Done, StoreError> {
+async fn inspect(
+    conn: &mut ConnectionManager,
+    filter: &InspectFilter,
+) -> Result<Answer, StoreError> {
     let pattern = scan_pattern(&filter.full_prefix());
     let now = scripts::server_time(conn).await.map_err(unavailable)?;
     let mut guards = Vec::new();
@@ -423,7 +426,7 @@ async fn inspect(conn: &mut ConnectionManager, filter: &InspectFilter) -> Result
     } else {
         None
     };
-    Ok(Done::Inspected(Inspection {
+    Ok(Answer::Inspected(Inspection {
         now,
         guards,
         counts,

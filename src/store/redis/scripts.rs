@@ -47,7 +47,7 @@ pub const WINDOW_MS: i64 = 250;
 
 pub enum Checked {
     /// Applied (and written, if there was a write); the server's time.
-    Done(i64),
+    Answer(i64),
     /// Not applied: the record and time to compute again from.
     Changed(Option<String>, i64),
 }
@@ -73,7 +73,7 @@ pub async fn check_and_set(
         .await?;
     let now = ms(secs, micros);
     Ok(if ok == 1 {
-        Checked::Done(now)
+        Checked::Answer(now)
     } else {
         Checked::Changed((exists == 1).then_some(text), now)
     })

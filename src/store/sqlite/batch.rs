@@ -2,8 +2,8 @@
 
 use rusqlite::{named_params, params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::engine::{apply, Context, Counts, DerivedState, Policy, Record};
-use crate::store::job::{Completion, Done, Job, JobKind};
+use crate::engine::{apply, Context, Counts, GuardState, Policy, Record};
+use crate::store::job::{Answer, Completion, Job, JobKind};
 use crate::store::{
     codec, matching, new_run_id, After, Clock, Executed, Inspection, Reading, StoreError,
 };
@@ -81,7 +81,7 @@ fn run_in_tx(
                             text
                         ])?;
                     }
-                    Ok(Done::Executed {
+                    Ok(Answer::Executed {
                         executed: Executed::shown(applied.reply, at),
                         key,
                     })
@@ -105,7 +105,7 @@ fn inspect(
     tx: &rusqlite::Transaction,
     filter: &crate::store::InspectFilter,
     at: Reading,
-) -> Result<Done, StoreError> {
+) -> Result<Answer, StoreError> {
     let now = at.now;
     let read = || -> rusqlite::Result<(Vec<KeyAndRecord>, Option<Counts>)> {
         let prefix = filter.full_prefix();
@@ -152,7 +152,7 @@ fn inspect(
         }
         guards.extend(matching(&key, &rec, filter, now));
     }
-    Ok(Done::Inspected(
+    Ok(Answer::Inspected(
         Inspection {
             now,
             guards,
@@ -189,13 +189,13 @@ fn prefix_end(prefix: &str) -> Option<String> {
 }
 
 /// A page in key order, by state through the `(phase, key, expires_at)` index.
-fn page_sql(state: Option<DerivedState>, after: bool, end: bool) -> String {
+fn page_sql(state: Option<GuardState>, after: bool, end: bool) -> String {
     let state = match state {
         None => "phase > 0",
-        Some(DerivedState::Running) => "phase = 1 AND expires_at > :now",
-        Some(DerivedState::Stale) => "phase = 1 AND expires_at <= :now",
-        Some(DerivedState::Failed) => "phase = 2",
-        Some(DerivedState::Approved) => "phase = 3",
+        Some(GuardState::Running) => "phase = 1 AND expires_at > :now",
+        Some(GuardState::Stale) => "phase = 1 AND expires_at <= :now",
+        Some(GuardState::Failed) => "phase = 2",
+        Some(GuardState::Approved) => "phase = 3",
     };
     format!(
         "SELECT key, record FROM guards WHERE {state} AND key {} :from{} ORDER BY key LIMIT :limit",

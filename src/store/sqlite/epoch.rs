@@ -6,7 +6,7 @@
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 
-use crate::engine::{view, DerivedState};
+use crate::engine::{view, GuardState};
 use crate::store::clock::{boot_id, boot_ms, wall_ms};
 use crate::store::codec;
 
@@ -102,7 +102,7 @@ fn latest(tx: &rusqlite::Transaction) -> rusqlite::Result<Latest> {
         let Ok(rec) = codec::decode("", &text) else {
             continue;
         };
-        if let Some(v) = view(&rec, i64::MIN).filter(|v| v.state == DerivedState::Running) {
+        if let Some(v) = view(&rec, i64::MIN).filter(|v| v.state == GuardState::Running) {
             expires = expires.max(v.expires_at);
         }
     }

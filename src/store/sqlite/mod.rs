@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 pub use schema::{Durability, SCHEMA_VERSION};
 
-use super::job::{Answers, Deliver, Done, Job, JobKind, OPEN_ID};
+use super::job::{Answer, DeliverAnswers, Job, JobKind, Outbox, OPEN_ID};
 use super::{Clock, StoreError};
 use crate::engine::Policy;
 
@@ -35,9 +35,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Starts the writer thread, which opens the file and answers job id 0
-    /// with `Done::Opened` or the reason it could not.
-    pub fn start(options: SqliteOptions, deliver: Deliver) -> std::io::Result<Self> {
+    /// Starts the writer thread, which opens the file and outbox job id 0
+    /// with `Answer::Opened` or the reason it could not.
+    pub fn start(options: SqliteOptions, deliver: DeliverAnswers) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel();
         std::thread::Builder::new()
             .name("task-guard-sqlite".into())
@@ -51,7 +51,7 @@ impl SqliteStore {
     }
 }
 
-/// Dropping the store drops its job sender: the writer answers what is queued,
+/// Dropping the store drops its job sender: the writer outbox what is queued,
 /// closes the file and reports `CLOSED_ID`.
 impl Drop for SqliteStore {
     fn drop(&mut self) {
@@ -59,25 +59,25 @@ impl Drop for SqliteStore {
     }
 }
 
-fn writer(options: SqliteOptions, jobs: Receiver<Job>, deliver: Deliver) {
-    let answers = Answers::new(deliver);
+fn writer(options: SqliteOptions, jobs: Receiver<Job>, deliver: DeliverAnswers) {
+    let outbox = Outbox::new(deliver);
     // Its base is the file's, set at open (see `epoch`).
     let clock = Clock::default();
     let served = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        serve(&options, &jobs, &answers, &clock);
+        serve(&options, &jobs, &outbox, &clock);
     }));
     if let Err(payload) = served {
         // A bug; the file is left to SQLite's rollback. Every caller still gets
         // an answer: this guard refuses from now on, others are unaffected.
-        let err = answers.panicked(payload.as_ref());
+        let err = outbox.panicked(payload.as_ref());
         while let Ok(job) = jobs.recv() {
-            answers.send(vec![(job.id, Err(err.clone()))]);
+            outbox.send(vec![(job.id, Err(err.clone()))]);
         }
-        answers.closed();
+        outbox.closed();
     }
 }
 
-fn serve(options: &SqliteOptions, jobs: &Receiver<Job>, answers: &Answers, clock: &Clock) {
+fn serve(options: &SqliteOptions, jobs: &Receiver<Job>, outbox: &Outbox, clock: &Clock) {
     crate::fault::inject("open", &options.path.to_string_lossy());
     let opened = schema::open(&options.path, options.durability).and_then(|mut conn| {
         let base = epoch::anchor(&mut conn).map_err(|e| schema::classify(e, &options.path))?;
@@ -87,20 +87,20 @@ fn serve(options: &SqliteOptions, jobs: &Receiver<Job>, answers: &Answers, clock
     let mut conn = match opened {
         Ok(c) => c,
         Err(e) => {
-            answers.send(vec![(OPEN_ID, Err(e))]);
-            return answers.closed();
+            outbox.send(vec![(OPEN_ID, Err(e))]);
+            return outbox.closed();
         }
     };
-    answers.send(vec![(OPEN_ID, Ok(Done::Opened))]);
+    outbox.send(vec![(OPEN_ID, Ok(Answer::Opened))]);
     let max = if options.group_commit { MAX_BATCH } else { 1 };
     let mut last_purge = Instant::now() - PURGE_EVERY;
     while let Ok(first) = jobs.recv() {
-        answers.took(first.id);
+        outbox.took(first.id);
         let mut batch = vec![first];
         while batch.len() < max {
             match jobs.try_recv() {
                 Ok(j) => {
-                    answers.took(j.id);
+                    outbox.took(j.id);
                     batch.push(j)
                 }
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
@@ -117,7 +117,7 @@ fn serve(options: &SqliteOptions, jobs: &Receiver<Job>, answers: &Answers, clock
         }
         let ids: Vec<u32> = batch.iter().map(|j| j.id).collect();
         // A panic inside a batch rolls its transaction back (the transaction
-        // is dropped unwinding): none of its answers may stand.
+        // is dropped unwinding): none of its outbox may stand.
         let done = std::panic::catch_unwind(AssertUnwindSafe(|| {
             batch::run(&mut conn, batch, &options.policy, clock, purge)
         }))
@@ -125,12 +125,12 @@ fn serve(options: &SqliteOptions, jobs: &Receiver<Job>, answers: &Answers, clock
             let err = StoreError::from_panic(payload.as_ref());
             ids.into_iter().map(|id| (id, Err(err.clone()))).collect()
         });
-        answers.send(done);
+        outbox.send(done);
     }
     // Closing checkpoints the WAL and removes its files: only then is the
     // store closed for anyone who wants to copy or delete the file.
     drop(conn);
-    answers.closed();
+    outbox.closed();
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@ use std::sync::mpsc;
 
 use super::*;
 use crate::engine::{Acquire, AcquireReply, Command, Reply};
-use crate::store::job::{Completion, Done, JobKind, CLOSED_ID, OPEN_ID};
+use crate::store::job::{Answer, Completion, JobKind, CLOSED_ID, OPEN_ID};
 use crate::store::StoreError;
 
 fn temp_file(name: &str) -> PathBuf {
@@ -69,7 +69,7 @@ fn two_stores_on_one_file_grant_one_run_and_rising_fences() {
     for rx in [&ra, &rb] {
         for _ in 0..200 {
             let (_, r) = rx.recv().unwrap();
-            if let Ok(Done::Executed { executed, .. }) = r {
+            if let Ok(Answer::Executed { executed, .. }) = r {
                 if let Reply::Acquire(AcquireReply::Acquired { run, .. }) = executed.reply {
                     grants.push(run.run_id);
                 }
@@ -111,7 +111,7 @@ fn foreign_and_newer_files_are_refused_untouched() {
 fn acquire_answer(store: &SqliteStore, rx: &mpsc::Receiver<Completion>) -> AcquireReply {
     assert!(store.submit(acquire_job(1)));
     match rx.recv().unwrap().1 {
-        Ok(Done::Executed { executed, .. }) => match executed.reply {
+        Ok(Answer::Executed { executed, .. }) => match executed.reply {
             Reply::Acquire(r) => r,
             r => panic!("{r:?}"),
         },
@@ -167,7 +167,7 @@ fn inspect_job(id: u32, filter: crate::store::InspectFilter) -> Job {
 
 fn inspected(rx: &mpsc::Receiver<Completion>) -> crate::store::Inspection {
     match rx.recv().unwrap() {
-        (_, Ok(Done::Inspected(found))) => found,
+        (_, Ok(Answer::Inspected(found))) => found,
         (_, Err(e)) => panic!("{e}"),
         _ => panic!("not an inspection"),
     }
@@ -246,7 +246,7 @@ fn a_version_1_file_is_migrated_in_place_and_counted_by_index() {
 
     // A state page by index.
     let mut f = filter("b::", 10);
-    f.state = Some(crate::engine::DerivedState::Failed);
+    f.state = Some(crate::engine::GuardState::Failed);
     s.submit(inspect_job(4, f));
     let page = inspected(&rx);
     assert_eq!(page.guards.len(), 1);
@@ -254,7 +254,10 @@ fn a_version_1_file_is_migrated_in_place_and_counted_by_index() {
 
     // The columns follow writes (they are derived by SQLite from the record).
     assert!(s.submit(acquire_job(5)));
-    assert!(matches!(rx.recv().unwrap(), (5, Ok(Done::Executed { .. }))));
+    assert!(matches!(
+        rx.recv().unwrap(),
+        (5, Ok(Answer::Executed { .. }))
+    ));
     s.submit(inspect_job(6, filter("k", 0)));
     let only = inspected(&rx);
     assert!(only.guards.is_empty());
