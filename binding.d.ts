@@ -82,7 +82,8 @@ export interface EventOut {
  * A plain grant and a conflict return the run id, followed by the owner for a
  * conflict, with numbers in `out`: fencingToken, startedAt, expiresAt,
  * attempt, then 0 (acquired) or 1 (already_running), then 1 if an owner
- * follows. A heal and `awaiting_approval` return an object.
+ * follows, then for a conflict the ms until a waiting acquire tries again
+ * (the engine's `retry_in_ms`). A heal and `awaiting_approval` return an object.
  */
 export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | ReplyOut
 
@@ -128,7 +129,8 @@ export declare function guardOpen(options: NativeOptions, out: Float64Array): Ha
 
 /**
  * `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in
- * `out`), 1 lost, 2 not_owner, 3 already_released, 4 not_running.
+ * `out[0]`), 1 lost, 2 not_owner, 3 already_released, 4 not_running; `out[1]`
+ * is 1 when the engine lets waiting acquires in.
  */
 export declare function guardRelease(g: Handle, key: string, runId: string, status: number, error?: string | undefined | null): number
 
@@ -206,6 +208,10 @@ export interface ReplyOut {
   approvedAt?: number
   nextAttempt?: number
   inspection?: InspectOut
+  /** The engine's word: waiting acquires may try now. */
+  letsWaitersIn?: boolean
+  /** The engine's word, for a conflict: a waiting acquire tries again in this many ms. */
+  retryInMs?: number
 }
 
 /** A run as JS receives it. */

@@ -107,6 +107,31 @@ test('redis: clients whose host clocks disagree by hours agree on staleness (the
   assert.equal(ahead.healed, null)
 })
 
+test('redis: a waiting acquire on a host whose clock is hours off wakes at the run\'s expiry on the server\'s clock', opts, async (t) => {
+  if (spawnSync('faketime', ['-f', '+0', 'true']).status !== 0) {
+    if (process.env.CI === 'true') throw new Error('faketime is required in CI')
+    t.skip('faketime is not installed')
+    return
+  }
+  const store = server.url.replace(/\/0$/, '/6')
+  const holder = await TaskGuard.open({ store })
+  const held = await holder.acquire('waited', { ttlMs: 400 })
+  // pollMs far away: only the engine's retry time can wake the waiter in time.
+  const script = `
+    const { TaskGuard } = require(${JSON.stringify(path.resolve(FIXTURES, '../../index.js'))})
+    TaskGuard.open({ store: ${JSON.stringify(store)}, pollMs: 60_000 }).then(async (g) => {
+      const t0 = performance.now()
+      const r = await g.acquire('waited', { waitMs: 5_000 })
+      console.log(JSON.stringify({ status: r.status, healed: r.healedFrom?.runId ?? null, ms: performance.now() - t0 }))
+      await g.close()
+    })`
+  const behind = JSON.parse(spawnSync('faketime', ['-f', '-3h', process.execPath, '-e', script], { encoding: 'utf8' }).stdout)
+  assert.equal(behind.status, 'acquired')
+  assert.equal(behind.healed, held.runId)
+  assert.ok(behind.ms < 2_500, `woke after ${Math.round(behind.ms)} ms: a client clock 3 h behind must not delay it`)
+  await holder.close()
+})
+
 test('redis: the CLI works against Redis as against SQLite', opts, async () => {
   const g = await TaskGuard.open({ store: server.url, namespace: 'cli' })
   const r = await g.acquire('job', { owner: 'gw' })

@@ -16,6 +16,8 @@ class DurableBackend {
   sync = false
   /** The TaskGuard this backend serves: granted answers are its leases. */
   guard = null
+  /** Called with a key when the engine says its waiting acquires may try now. */
+  letWaitersIn = () => {}
   #handle
   #pending = new Map()
   #next = 1
@@ -101,7 +103,7 @@ class DurableBackend {
   }
 
   release(key, runId, statusIndex, error) {
-    return this.#submit((r) => results.release(key, runId, r), (id) => native.durableRelease(this.#handle, id, key, runId, statusIndex, error))
+    return this.#submit((r) => this.#letIn(key, r, results.release(key, runId, r)), (id) => native.durableRelease(this.#handle, id, key, runId, statusIndex, error))
   }
 
   heartbeat(key, runId, ttlMs) {
@@ -109,11 +111,17 @@ class DurableBackend {
   }
 
   approveRetry(key, approvedBy, reason) {
-    return this.#submit((r) => results.approve(key, r), (id) => native.durableApproveRetry(this.#handle, id, key, approvedBy, reason))
+    return this.#submit((r) => this.#letIn(key, r, results.approve(key, r)), (id) => native.durableApproveRetry(this.#handle, id, key, approvedBy, reason))
   }
 
   forceRelease(key, by, reason) {
-    return this.#submit((r) => results.force(key, r), (id) => native.durableForceRelease(this.#handle, id, key, by, reason))
+    return this.#submit((r) => this.#letIn(key, r, results.force(key, r)), (id) => native.durableForceRelease(this.#handle, id, key, by, reason))
+  }
+
+  /** `result`, after letting the key's waiting acquires in if the engine says they may try now. */
+  #letIn(key, reply, result) {
+    if (reply.letsWaitersIn) this.letWaitersIn(key)
+    return result
   }
 
   inspect(prefix, state, limit, after, counts = true) {

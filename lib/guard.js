@@ -123,6 +123,8 @@ class TaskGuard {
     // own (task-guard/testing's manual clock) drives them; otherwise the event loop's.
     this.#timers = typeof o.clock?.setInterval === 'function' ? o.clock : globalThis
     this.#backend.guard = this
+    // The engine says when a key's waiting acquires may try again; this guard only schedules it.
+    this.#backend.letWaitersIn = (key) => this.#waiters.wake(key)
     if (this.#backend.sync) {
       const scheduler = new Scheduler()
       this.#schedule = (work) => scheduler.run(work)
@@ -202,7 +204,7 @@ class TaskGuard {
     }
     const o = v.options('release options', options, RELEASE_OPTIONS)
     const error = o === undefined ? undefined : v.errorText(o.error)
-    return this.#schedule(() => thenOrNow(this.#backend.release(key, runId, code, error), (r) => this.#freed(r)))
+    return this.#schedule(() => this.#backend.release(key, runId, code, error))
   }
 
   async heartbeat(key, runId, options) {
@@ -230,7 +232,7 @@ class TaskGuard {
     const o = v.options(`${method} options`, options, allowed) ?? {}
     const by = v.optionalString(who, o[who])
     const reason = v.optionalString('reason', o.reason)
-    return this.#schedule(() => thenOrNow(this.#backend[method](key, by, reason), (r) => this.#freed(r)))
+    return this.#schedule(() => this.#backend[method](key, by, reason))
   }
 
   /**
@@ -274,11 +276,6 @@ class TaskGuard {
     } while (after !== undefined)
   }
 
-  /** A release or approval that freed the key lets the next waiter in. */
-  #freed(r) {
-    if (r.status === 'released' || r.status === 'approved') this.#waiters.wake(r.key)
-    return r
-  }
 
   /**
    * Acquires `key`, runs `fn(lease)` while heartbeating, and releases by

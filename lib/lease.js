@@ -97,6 +97,18 @@ class Lease {
 
 /** A conflict answer (fields set by who makes it): nothing to release, so leaving an `await using` scope does nothing. */
 class Refusal {
+  /** For a conflict with a running run: the engine's ms until a waiting acquire tries again. */
+  #retryInMs
+
+  constructor(retryInMs) {
+    this.#retryInMs = retryInMs
+  }
+
+  /** `conflict`'s retry time, as the engine gave it (undefined for other answers). */
+  static retryInMs(conflict) {
+    return #retryInMs in conflict ? conflict.#retryInMs : undefined
+  }
+
   async [Symbol.asyncDispose]() {}
 }
 

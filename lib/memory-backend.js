@@ -21,8 +21,10 @@ class MemoryBackend {
   later = null
   /** The TaskGuard this backend serves: granted answers are its leases. */
   guard = null
+  /** Called with a key when the engine says its waiting acquires may try now. */
+  letWaitersIn = () => {}
   #handle
-  #out = new Float64Array(6)
+  #out = new Float64Array(7)
   #emit
   #eventsOn = false
   #clock
@@ -79,7 +81,7 @@ class MemoryBackend {
     } else if (out[4] === 0) {
       r = new Lease(this.guard, key, h, out[0], out[1], out[2], out[3], owner ?? null, null)
     } else {
-      r = new Refusal()
+      r = new Refusal(out[6])
       r.status = 'already_running'
       r.key = key
       r.runId = h.length === 36 ? h : h.slice(0, 36)
@@ -102,6 +104,7 @@ class MemoryBackend {
       throw fromNative(err)
     }
     this.#flushEvents()
+    if (this.#out[1] === 1) this.letWaitersIn(key)
     if (answer === 'released') return { status: 'released', key, runId, endedAt: this.#out[0] }
     return { status: answer, key, runId }
   }
@@ -120,26 +123,28 @@ class MemoryBackend {
 
   approveRetry(key, approvedBy, reason) {
     if (this.#clock !== undefined) this.#tick()
-    let r
+    let reply
     try {
-      r = results.approve(key, native.guardApproveRetry(this.#handle, key, approvedBy, reason))
+      reply = native.guardApproveRetry(this.#handle, key, approvedBy, reason)
     } catch (err) {
       throw fromNative(err)
     }
     this.#flushEvents()
-    return r
+    if (reply.letsWaitersIn) this.letWaitersIn(key)
+    return results.approve(key, reply)
   }
 
   forceRelease(key, by, reason) {
     if (this.#clock !== undefined) this.#tick()
-    let r
+    let reply
     try {
-      r = results.force(key, native.guardForceRelease(this.#handle, key, by, reason))
+      reply = native.guardForceRelease(this.#handle, key, by, reason)
     } catch (err) {
       throw fromNative(err)
     }
     this.#flushEvents()
-    return r
+    if (reply.letsWaitersIn) this.letWaitersIn(key)
+    return results.force(key, reply)
   }
 
   /**

@@ -21,7 +21,7 @@ function acquire(key, reply, guard) {
     const r = reply.run
     return new Lease(guard, key, r.runId, r.fencingToken, r.startedAt, r.expiresAt, r.attempt, r.owner ?? null, reply.healedFrom ? run(reply.healedFrom) : null)
   }
-  if (reply.status === 'already_running') return Object.assign(new Refusal(), { status: 'already_running', key, ...run(reply.run) })
+  if (reply.status === 'already_running') return Object.assign(new Refusal(reply.retryInMs), { status: 'already_running', key, ...run(reply.run) })
   return Object.assign(new Refusal(), {
     status: 'awaiting_approval',
     key,

@@ -5,6 +5,7 @@
 // healed) and, on a store other processes share, every `pollMs`.
 
 const { abortError } = require('./errors')
+const { Refusal } = require('./lease')
 
 class Waiters {
   /**
@@ -129,10 +130,13 @@ class Waiters {
     }
   }
 
-  /** A running run past its expiry may be healed: look again then. */
+  /**
+   * A running run past its expiry may be healed: look again when the engine
+   * says (its store's clock, not this process's).
+   */
   armExpiry(q, conflict) {
     if (q.expiry) clearTimeout(q.expiry)
-    const delay = Math.max(1, Math.min(conflict.expiresAt - Date.now() + 1, 2_147_483_647))
+    const delay = Math.max(1, Math.min(Refusal.retryInMs(conflict) + 1, 2_147_483_647))
     q.expiry = setTimeout(() => {
       q.expiry = null
       this.wake(q.key)

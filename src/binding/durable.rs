@@ -157,7 +157,7 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
                         .into_iter()
                         .map(|e| EventOut::new(e, key, executed.now))
                         .collect(),
-                    reply: Some(reply_out(executed.reply)),
+                    reply: Some(reply_out(executed.reply, executed.now)),
                     error_code: None,
                     error_message: None,
                 }

@@ -42,8 +42,8 @@ pub fn guard_open(options: NativeOptions, out: Float64Array) -> Result<Handle> {
                 "guardOpen is for the memory store; durable stores use durableOpen",
             ));
         }
-        if out.len() < 6 {
-            return Err(invalid("out must be a Float64Array of at least 6 numbers"));
+        if out.len() < 7 {
+            return Err(invalid("out must be a Float64Array of at least 7 numbers"));
         }
         Ok(External::new(Guard {
             store: MemoryStore::new(settings.policy.retention_ms),
@@ -88,7 +88,7 @@ impl Guard {
         }
     }
 
-    fn encode_run(&self, run: RunInfo, status: f64) -> String {
+    fn encode_run(&self, run: RunInfo, status: f64, retry_in_ms: u64) -> String {
         self.write_out(|out| {
             out[0] = run.fencing_token as f64;
             out[1] = run.started_at as f64;
@@ -96,6 +96,7 @@ impl Guard {
             out[3] = run.attempt as f64;
             out[4] = status;
             out[5] = if run.owner.is_some() { 1.0 } else { 0.0 };
+            out[6] = retry_in_ms as f64;
         });
         let mut id = run.run_id.to_string();
         // A run id is always 36 characters, so the facade splits at 36.
@@ -116,7 +117,8 @@ impl Guard {
 /// A plain grant and a conflict return the run id, followed by the owner for a
 /// conflict, with numbers in `out`: fencingToken, startedAt, expiresAt,
 /// attempt, then 0 (acquired) or 1 (already_running), then 1 if an owner
-/// follows. A heal and `awaiting_approval` return an object.
+/// follows, then for a conflict the ms until a waiting acquire tries again
+/// (the engine's `retry_in_ms`). A heal and `awaiting_approval` return an object.
 #[napi]
 pub fn guard_acquire(
     g: &Handle,
@@ -127,21 +129,24 @@ pub fn guard_acquire(
 ) -> Result<Either<String, ReplyOut>> {
     guarded(|| {
         let cmd = commands::acquire(owner, ttl_ms, meta, |o| g.store.owner(o))?;
-        Ok(match g.execute(&key, cmd)?.reply {
+        let done = g.execute(&key, cmd)?;
+        let retry_in_ms = done.reply.retry_in_ms(done.now).unwrap_or(0);
+        Ok(match done.reply {
             Reply::Acquire(AcquireReply::Acquired {
                 run,
                 healed_from: None,
-            }) => Either::A(g.encode_run(run, RUN_ACQUIRED)),
+            }) => Either::A(g.encode_run(run, RUN_ACQUIRED, 0)),
             Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
-                Either::A(g.encode_run(run, RUN_ALREADY_RUNNING))
+                Either::A(g.encode_run(run, RUN_ALREADY_RUNNING, retry_in_ms))
             }
-            other => Either::B(reply_out(other)),
+            other => Either::B(reply_out(other, done.now)),
         })
     })
 }
 
 /// `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in
-/// `out`), 1 lost, 2 not_owner, 3 already_released, 4 not_running.
+/// `out[0]`), 1 lost, 2 not_owner, 3 already_released, 4 not_running; `out[1]`
+/// is 1 when the engine lets waiting acquires in.
 #[napi]
 pub fn guard_release(
     g: &Handle,
@@ -152,10 +157,15 @@ pub fn guard_release(
 ) -> Result<u32> {
     guarded(|| {
         let cmd = commands::release(run_id, status, error)?;
-        let Reply::Release(reply) = g.execute(&key, cmd)?.reply else {
+        let done = g.execute(&key, cmd)?;
+        let lets_waiters_in = done.reply.lets_waiters_in();
+        let Reply::Release(reply) = done.reply else {
             unreachable!("release answers with a release reply")
         };
-        Ok(g.write_out(|out| release_code(&reply, out)))
+        Ok(g.write_out(|out| {
+            out[1] = f64::from(u8::from(lets_waiters_in));
+            release_code(&reply, out)
+        }))
     })
 }
 
@@ -185,7 +195,8 @@ pub fn guard_approve_retry(
 ) -> Result<ReplyOut> {
     guarded(|| {
         let cmd = commands::approve(approved_by, reason)?;
-        Ok(reply_out(g.execute(&key, cmd)?.reply))
+        let done = g.execute(&key, cmd)?;
+        Ok(reply_out(done.reply, done.now))
     })
 }
 
@@ -198,7 +209,8 @@ pub fn guard_force_release(
 ) -> Result<ReplyOut> {
     guarded(|| {
         let cmd = commands::force(by, reason)?;
-        Ok(reply_out(g.execute(&key, cmd)?.reply))
+        let done = g.execute(&key, cmd)?;
+        Ok(reply_out(done.reply, done.now))
     })
 }
 

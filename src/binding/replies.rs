@@ -63,6 +63,10 @@ pub struct ReplyOut {
     pub approved_at: Option<f64>,
     pub next_attempt: Option<u32>,
     pub inspection: Option<InspectOut>,
+    /// The engine's word: waiting acquires may try now.
+    pub lets_waiters_in: Option<bool>,
+    /// The engine's word, for a conflict: a waiting acquire tries again in this many ms.
+    pub retry_in_ms: Option<f64>,
 }
 
 fn status(s: &str) -> ReplyOut {
@@ -72,7 +76,18 @@ fn status(s: &str) -> ReplyOut {
     }
 }
 
-pub fn reply_out(reply: Reply) -> ReplyOut {
+/// `reply` as JS receives it; `now` is when it was answered, on its times' clock.
+pub fn reply_out(reply: Reply, now: i64) -> ReplyOut {
+    let lets_waiters_in = reply.lets_waiters_in().then_some(true);
+    let retry_in_ms = reply.retry_in_ms(now).map(|ms| ms as f64);
+    ReplyOut {
+        lets_waiters_in,
+        retry_in_ms,
+        ..reply_fields(reply)
+    }
+}
+
+fn reply_fields(reply: Reply) -> ReplyOut {
     match reply {
         Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => ReplyOut {
             run: Some(run.into()),

@@ -134,3 +134,30 @@ impl Reply {
         }
     }
 }
+
+/// Who may try again, and when: the JS facade only schedules what these say.
+impl Reply {
+    /// This answer ended the key's run or cleared its failure: acquires
+    /// waiting for the key may try now.
+    pub fn lets_waiters_in(&self) -> bool {
+        matches!(
+            self,
+            Reply::Release(ReleaseReply::Released { .. })
+                | Reply::ApproveRetry(ApproveReply::Approved { .. })
+                | Reply::ForceRelease(ForceReleaseReply::Released { .. })
+        )
+    }
+
+    /// For a conflict with a running run: how long, from `now` on the clock
+    /// the answer's times are on, until that run expires; an acquire waiting
+    /// for it tries again then, as it may be healed. A failure awaiting
+    /// approval has no such time: only an approval lets waiters in.
+    pub fn retry_in_ms(&self, now: i64) -> Option<u64> {
+        match self {
+            Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
+                Some(run.expires_at.saturating_sub(now).max(0) as u64)
+            }
+            _ => None,
+        }
+    }
+}

@@ -635,3 +635,43 @@ fn run_ids_are_validated_by_shape() {
     let long = "x".repeat(10_000);
     assert!(validate_run_id(&long).unwrap_err().0.len() < 200);
 }
+
+#[test]
+fn the_engine_says_who_may_try_again_and_when() {
+    let mut h = Harness::new();
+    let run = h.acquired(500);
+    h.now += 200;
+    let (conflict, _) = h.run(Command::Acquire(Acquire {
+        owner: None,
+        ttl_ms: None,
+        meta: None,
+    }));
+    assert_eq!(conflict.retry_in_ms(h.now), Some(300));
+    assert_eq!(
+        conflict.retry_in_ms(h.now + 1_000),
+        Some(0),
+        "past expiry: now"
+    );
+    assert!(!conflict.lets_waiters_in());
+    let released = Reply::Release(h.release(&run.run_id, ReleaseStatus::Failed));
+    assert!(
+        released.lets_waiters_in(),
+        "waiters are answered awaiting_approval at once"
+    );
+    assert_eq!(released.retry_in_ms(h.now), None);
+    let (blocked, _) = h.run(Command::Acquire(Acquire {
+        owner: None,
+        ttl_ms: None,
+        meta: None,
+    }));
+    assert_eq!(
+        blocked.retry_in_ms(h.now),
+        None,
+        "only an approval lets them in"
+    );
+    let (approved, _) = h.run(Command::ApproveRetry(ApproveRetry {
+        approved_by: None,
+        reason: None,
+    }));
+    assert!(approved.lets_waiters_in());
+}
