@@ -19,7 +19,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** One answer of a durable store's batch. */
 export interface CompletionOut {
   id: number
-  reply?: ReplyOut
+  /** An answer to a command: its strings and numbers (see `answer`). */
+  text?: string
+  numbers?: Array<number>
+  inspection?: InspectOut
   errorCode?: string
   errorMessage?: string
   events: Array<EventOut>
@@ -79,22 +82,18 @@ export interface EventOut {
 }
 
 /**
- * A plain grant and a conflict return the run id, followed by the owner for a
- * conflict, with numbers in `out`: fencingToken, startedAt, expiresAt,
- * attempt, then 0 (acquired) or 1 (already_running), then 1 if an owner
- * follows, then for a conflict the ms until a waiting acquire tries again
- * (the engine's `retry_in_ms`). A heal and `awaiting_approval` return an object.
+ * Every call answers its reply's strings, joined, with its numbers in `out`
+ * (see `answer`); the facade decodes both (`lib/answers.js`).
  */
-export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | ReplyOut
+export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string
 
-export declare function guardApproveRetry(g: Handle, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): ReplyOut
+export declare function guardApproveRetry(g: Handle, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): string
 
 export declare function guardClose(g: Handle): void
 
-export declare function guardForceRelease(g: Handle, key: string, by?: string | undefined | null, reason?: string | undefined | null): ReplyOut
+export declare function guardForceRelease(g: Handle, key: string, by?: string | undefined | null, reason?: string | undefined | null): string
 
-/** Answers 0 extended (expiresAt in `out`), 1 lost, 2 not_owner. */
-export declare function guardHeartbeat(g: Handle, key: string, runId: string, ttlMs?: number | undefined | null): number
+export declare function guardHeartbeat(g: Handle, key: string, runId: string, ttlMs?: number | undefined | null): string
 
 export interface GuardInfoOut {
   key: string
@@ -127,12 +126,8 @@ export declare function guardInspectStep(g: Handle, job: ExternalObject<InspectJ
 
 export declare function guardOpen(options: NativeOptions, out: Float64Array): Handle
 
-/**
- * `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in
- * `out[0]`), 1 lost, 2 not_owner, 3 already_released, 4 not_running; `out[1]`
- * is 1 when the engine lets waiting acquires in.
- */
-export declare function guardRelease(g: Handle, key: string, runId: string, status: number, error?: string | undefined | null): number
+/** `status` indexes `ReleaseStatus::ALL`. */
+export declare function guardRelease(g: Handle, key: string, runId: string, status: number, error?: string | undefined | null): string
 
 export declare function guardSetEventsEnabled(g: Handle, on: boolean): void
 
@@ -188,38 +183,4 @@ export interface NativeTls {
   /** A client certificate (chain) and its private key, for servers that ask for one. */
   cert?: string
   key?: string
-}
-
-/**
- * Any reply as one object, for the paths where building objects natively is
- * not the cost that matters (durable stores, approvals, forced releases).
- */
-export interface ReplyOut {
-  status: string
-  run?: RunInfoOut
-  healedFrom?: RunInfoOut
-  runId?: string
-  failedRunId?: string
-  failedAt?: number
-  error?: string
-  attempt?: number
-  endedAt?: number
-  expiresAt?: number
-  approvedAt?: number
-  nextAttempt?: number
-  inspection?: InspectOut
-  /** The engine's word: waiting acquires may try now. */
-  letsWaitersIn?: boolean
-  /** The engine's word, for a conflict: a waiting acquire tries again in this many ms. */
-  retryInMs?: number
-}
-
-/** A run as JS receives it. */
-export interface RunInfoOut {
-  runId: string
-  fencingToken: number
-  startedAt: number
-  expiresAt: number
-  owner?: string
-  attempt: number
 }

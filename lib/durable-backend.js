@@ -6,6 +6,7 @@
 
 const native = require('./native')
 const results = require('./results')
+const { decode, letsWaitersIn } = require('./answers')
 const { codedError, fromNative } = require('./errors')
 
 const OPEN_ID = 0
@@ -75,7 +76,7 @@ class DurableBackend {
         continue
       }
       if (c.events.length > 0) this.#emit(p.quiet ? c.events.filter((e) => e.type !== 'conflict') : c.events)
-      p.resolve(p.build(c.reply))
+      p.resolve(p.build(c))
     }
     this.#hold()
   }
@@ -99,33 +100,34 @@ class DurableBackend {
   setEventsEnabled() {}
 
   acquire(key, owner, ttlMs, meta, quiet) {
-    return this.#submit((r) => results.acquire(key, r, this.guard), (id) => native.durableAcquire(this.#handle, id, key, owner, ttlMs, meta), quiet)
+    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.durableAcquire(this.#handle, id, key, owner, ttlMs, meta), quiet)
   }
 
   release(key, runId, statusIndex, error) {
-    return this.#submit((r) => this.#letIn(key, r, results.release(key, runId, r)), (id) => native.durableRelease(this.#handle, id, key, runId, statusIndex, error))
+    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.durableRelease(this.#handle, id, key, runId, statusIndex, error))
   }
 
   heartbeat(key, runId, ttlMs) {
-    return this.#submit((r) => results.heartbeat(key, runId, r), (id) => native.durableHeartbeat(this.#handle, id, key, runId, ttlMs))
+    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.durableHeartbeat(this.#handle, id, key, runId, ttlMs))
   }
 
   approveRetry(key, approvedBy, reason) {
-    return this.#submit((r) => this.#letIn(key, r, results.approve(key, r)), (id) => native.durableApproveRetry(this.#handle, id, key, approvedBy, reason))
+    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.durableApproveRetry(this.#handle, id, key, approvedBy, reason))
   }
 
   forceRelease(key, by, reason) {
-    return this.#submit((r) => this.#letIn(key, r, results.force(key, r)), (id) => native.durableForceRelease(this.#handle, id, key, by, reason))
+    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.durableForceRelease(this.#handle, id, key, by, reason))
   }
 
-  /** `result`, after letting the key's waiting acquires in if the engine says they may try now. */
-  #letIn(key, reply, result) {
-    if (reply.letsWaitersIn) this.letWaitersIn(key)
-    return result
+  /** A completion's answer (see lib/answers.js), after letting the key's waiting acquires in if the engine says they may try now. */
+  #answer(key, runId, c) {
+    const answer = decode(key, runId, c.text, c.numbers, this.guard)
+    if (letsWaitersIn(c.numbers)) this.letWaitersIn(key)
+    return answer
   }
 
   inspect(prefix, state, limit, after, counts = true) {
-    return this.#submit((r) => results.inspection(r.inspection), (id) => native.durableInspect(this.#handle, id, prefix, state, limit, after, counts))
+    return this.#submit((c) => results.inspection(c.inspection), (id) => native.durableInspect(this.#handle, id, prefix, state, limit, after, counts))
   }
 
   #closing = false

@@ -1,19 +1,15 @@
 'use strict'
-// The memory store: synchronous native calls on the JS thread. A grant or a
-// conflict comes back as a string plus numbers in `out` (see
-// src/binding/replies.rs); everything else as a reply object.
+// The memory store: synchronous native calls on the JS thread. Every answer
+// comes back as a string plus numbers in `out`, decoded by lib/answers.js.
 
 const native = require('./native')
 const results = require('./results')
-const { Lease, Refusal } = require('./lease')
+const { decode, letsWaitersIn, SLOTS } = require('./answers')
 const { fromNative, invalidArg } = require('./errors')
 
 // How long one step of an inspection may take; the scheduler gives it a turn of its own.
 const STEP_MS = 1
 
-const RELEASE_ANSWERS = ['released', 'lost', 'not_owner', 'already_released', 'not_running']
-// Indexed by the binding's reply codes (replies.rs): 3 is a release's already_released.
-const HEARTBEAT_ANSWERS = ['extended', 'lost', 'not_owner', undefined, 'not_running']
 
 class MemoryBackend {
   sync = true
@@ -24,7 +20,7 @@ class MemoryBackend {
   /** Called with a key when the engine says its waiting acquires may try now. */
   letWaitersIn = () => {}
   #handle
-  #out = new Float64Array(7)
+  #out = new Float64Array(SLOTS)
   #emit
   #eventsOn = false
   #clock
@@ -66,85 +62,44 @@ class MemoryBackend {
     if (this.#eventsOn) this.#emit(native.guardTakeEvents(this.#handle))
   }
 
-  acquire(key, owner, ttlMs, meta) {
+  /**
+   * One command: `call(handle)` makes the native call, which answers in the
+   * shared `out` (see lib/answers.js); `runId` is the run the call named.
+   */
+  #command(key, runId, call) {
     if (this.#clock !== undefined) this.#tick()
-    let h
+    let text
     try {
-      h = native.guardAcquire(this.#handle, key, owner, ttlMs, meta)
+      text = call(this.#handle)
     } catch (err) {
       throw fromNative(err)
     }
-    const out = this.#out
-    let r
-    if (typeof h !== 'string') {
-      r = results.acquire(key, h, this.guard)
-    } else if (out[4] === 0) {
-      r = new Lease(this.guard, key, h, out[0], out[1], out[2], out[3], owner ?? null, null)
-    } else {
-      r = new Refusal(out[6])
-      r.status = 'already_running'
-      r.key = key
-      r.runId = h.length === 36 ? h : h.slice(0, 36)
-      r.fencingToken = out[0]
-      r.startedAt = out[1]
-      r.expiresAt = out[2]
-      r.attempt = out[3]
-      r.owner = out[5] === 1 ? h.slice(36) : null
-    }
     this.#flushEvents()
-    return r
+    // Decoded before waiters are let in: their calls write the same `out`.
+    const out = this.#out
+    const answer = decode(key, runId, text, out, this.guard)
+    if (letsWaitersIn(out)) this.letWaitersIn(key)
+    return answer
+  }
+
+  acquire(key, owner, ttlMs, meta) {
+    return this.#command(key, undefined, (h) => native.guardAcquire(h, key, owner, ttlMs, meta))
   }
 
   release(key, runId, statusIndex, error) {
-    if (this.#clock !== undefined) this.#tick()
-    let answer
-    try {
-      answer = RELEASE_ANSWERS[native.guardRelease(this.#handle, key, runId, statusIndex, error)]
-    } catch (err) {
-      throw fromNative(err)
-    }
-    this.#flushEvents()
-    if (this.#out[1] === 1) this.letWaitersIn(key)
-    if (answer === 'released') return { status: 'released', key, runId, endedAt: this.#out[0] }
-    return { status: answer, key, runId }
+    return this.#command(key, runId, (h) => native.guardRelease(h, key, runId, statusIndex, error))
   }
 
   heartbeat(key, runId, ttlMs) {
-    if (this.#clock !== undefined) this.#tick()
-    let answer
-    try {
-      answer = HEARTBEAT_ANSWERS[native.guardHeartbeat(this.#handle, key, runId, ttlMs)]
-    } catch (err) {
-      throw fromNative(err)
-    }
-    if (answer === 'extended') return { status: 'extended', key, runId, expiresAt: this.#out[0] }
-    return { status: answer, key, runId }
+    return this.#command(key, runId, (h) => native.guardHeartbeat(h, key, runId, ttlMs))
   }
 
   approveRetry(key, approvedBy, reason) {
-    if (this.#clock !== undefined) this.#tick()
-    let reply
-    try {
-      reply = native.guardApproveRetry(this.#handle, key, approvedBy, reason)
-    } catch (err) {
-      throw fromNative(err)
-    }
-    this.#flushEvents()
-    if (reply.letsWaitersIn) this.letWaitersIn(key)
-    return results.approve(key, reply)
+    return this.#command(key, undefined, (h) => native.guardApproveRetry(h, key, approvedBy, reason))
   }
 
   forceRelease(key, by, reason) {
-    if (this.#clock !== undefined) this.#tick()
-    let reply
-    try {
-      reply = native.guardForceRelease(this.#handle, key, by, reason)
-    } catch (err) {
-      throw fromNative(err)
-    }
-    this.#flushEvents()
-    if (reply.letsWaitersIn) this.letWaitersIn(key)
-    return results.force(key, reply)
+    return this.#command(key, undefined, (h) => native.guardForceRelease(h, key, by, reason))
   }
 
   /**

@@ -4,6 +4,7 @@
 
 // napi-derive registers nothing under `cargo test`; the binding is exercised
 // by the Node test suites instead.
+mod answer;
 #[cfg(not(test))]
 mod binding;
 mod contract;

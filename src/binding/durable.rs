@@ -14,7 +14,8 @@ use napi_derive::napi;
 use super::commands;
 use super::errors::{closed, guarded, invalid, store_error, Code, Result};
 use super::options::{NativeOptions, Settings, StoreUrl};
-use super::replies::{inspect_out, reply_out, CompletionOut, EventOut};
+use super::replies::{inspect_out, CompletionOut, EventOut};
+use crate::answer;
 use crate::engine::{events_of, Command, Owner};
 use crate::store::job::{Answer, Completion, Job, JobKind};
 use crate::store::redis::RedisOptions;
@@ -138,49 +139,43 @@ fn convert_guarded(batch: Vec<Completion>, namespace_len: usize) -> Vec<Completi
 }
 
 fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
+    let none = |id| CompletionOut {
+        id,
+        text: None,
+        numbers: None,
+        inspection: None,
+        error_code: None,
+        error_message: None,
+        events: Vec::new(),
+    };
     batch
         .into_iter()
         .map(|(id, result)| match result {
-            Ok(Answer::Opened | Answer::Closed) => CompletionOut {
-                id,
-                reply: None,
-                error_code: None,
-                error_message: None,
-                events: Vec::new(),
-            },
+            Ok(Answer::Opened | Answer::Closed) => none(id),
             Ok(Answer::Executed { executed, key }) => {
                 let key = &key[namespace_len..];
-                let events = events_of(&executed.reply);
+                let mut numbers = vec![0.0; answer::SLOTS];
+                let text = answer::encode(&executed.reply, executed.now, &mut numbers);
                 CompletionOut {
-                    id,
-                    events: events
+                    text: Some(text),
+                    numbers: Some(numbers),
+                    events: events_of(&executed.reply)
                         .into_iter()
                         .map(|e| EventOut::new(e, key, executed.now))
                         .collect(),
-                    reply: Some(reply_out(executed.reply, executed.now)),
-                    error_code: None,
-                    error_message: None,
+                    ..none(id)
                 }
             }
             Ok(Answer::Inspected(found)) => CompletionOut {
-                id,
-                reply: Some(super::replies::ReplyOut {
-                    status: "inspected".into(),
-                    inspection: Some(inspect_out(found)),
-                    ..Default::default()
-                }),
-                error_code: None,
-                error_message: None,
-                events: Vec::new(),
+                inspection: Some(inspect_out(found)),
+                ..none(id)
             },
             Err(e) => {
                 let err = store_error(e);
                 CompletionOut {
-                    id,
-                    reply: None,
                     error_code: Some(err.status.as_ref().to_owned()),
                     error_message: Some(err.reason.clone()),
-                    events: Vec::new(),
+                    ..none(id)
                 }
             }
         })

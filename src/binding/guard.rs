@@ -1,14 +1,15 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Either, External, Float64Array};
+use napi::bindgen_prelude::{External, Float64Array};
 use napi_derive::napi;
 
 use super::commands;
 use super::errors::{closed, guarded, invalid, store_error, Result};
 use super::options::{NativeOptions, Settings, StoreUrl};
 use super::replies::*;
-use crate::engine::{events_of, AcquireReply, Command, Event, Reply, RunInfo};
+use crate::answer;
+use crate::engine::{events_of, Command, Event};
 use crate::store::{Executed, MemoryInspect, MemoryStore};
 
 /// The native half of `TaskGuard` on the memory store. Its calls are
@@ -42,8 +43,11 @@ pub fn guard_open(options: NativeOptions, out: Float64Array) -> Result<Handle> {
                 "guardOpen is for the memory store; durable stores use durableOpen",
             ));
         }
-        if out.len() < 7 {
-            return Err(invalid("out must be a Float64Array of at least 7 numbers"));
+        if out.len() < answer::SLOTS {
+            return Err(invalid(format!(
+                "out must be a Float64Array of at least {} numbers",
+                answer::SLOTS
+            )));
         }
         Ok(External::new(Guard {
             store: MemoryStore::new(settings.policy.retention_ms),
@@ -88,22 +92,10 @@ impl Guard {
         }
     }
 
-    fn encode_run(&self, run: RunInfo, status: f64, retry_in_ms: u64) -> String {
-        self.write_out(|out| {
-            out[0] = run.fencing_token as f64;
-            out[1] = run.started_at as f64;
-            out[2] = run.expires_at as f64;
-            out[3] = run.attempt as f64;
-            out[4] = status;
-            out[5] = if run.owner.is_some() { 1.0 } else { 0.0 };
-            out[6] = retry_in_ms as f64;
-        });
-        let mut id = run.run_id.to_string();
-        // A run id is always 36 characters, so the facade splits at 36.
-        if let Some(owner) = run.owner.filter(|_| status == RUN_ALREADY_RUNNING) {
-            id.push_str(&owner);
-        }
-        id
+    /// Runs `command` and encodes its answer into `out` (see `answer`).
+    fn answer(&self, key: &str, command: Command) -> Result<String> {
+        let done = self.execute(key, command)?;
+        Ok(self.write_out(|out| answer::encode(&done.reply, done.now, out)))
     }
 
     fn write_out<T>(&self, f: impl FnOnce(&mut [f64]) -> T) -> T {
@@ -114,11 +106,8 @@ impl Guard {
     }
 }
 
-/// A plain grant and a conflict return the run id, followed by the owner for a
-/// conflict, with numbers in `out`: fencingToken, startedAt, expiresAt,
-/// attempt, then 0 (acquired) or 1 (already_running), then 1 if an owner
-/// follows, then for a conflict the ms until a waiting acquire tries again
-/// (the engine's `retry_in_ms`). A heal and `awaiting_approval` return an object.
+/// Every call answers its reply's strings, joined, with its numbers in `out`
+/// (see `answer`); the facade decodes both (`lib/answers.js`).
 #[napi]
 pub fn guard_acquire(
     g: &Handle,
@@ -126,27 +115,14 @@ pub fn guard_acquire(
     owner: Option<String>,
     ttl_ms: Option<f64>,
     meta: Option<String>,
-) -> Result<Either<String, ReplyOut>> {
+) -> Result<String> {
     guarded(|| {
         let cmd = commands::acquire(owner, ttl_ms, meta, |o| g.store.owner(o))?;
-        let done = g.execute(&key, cmd)?;
-        let retry_in_ms = done.reply.retry_in_ms(done.now).unwrap_or(0);
-        Ok(match done.reply {
-            Reply::Acquire(AcquireReply::Acquired {
-                run,
-                healed_from: None,
-            }) => Either::A(g.encode_run(run, RUN_ACQUIRED, 0)),
-            Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
-                Either::A(g.encode_run(run, RUN_ALREADY_RUNNING, retry_in_ms))
-            }
-            other => Either::B(reply_out(other, done.now)),
-        })
+        g.answer(&key, cmd)
     })
 }
 
-/// `status` indexes `ReleaseStatus::ALL`. Answers 0 released (endedAt in
-/// `out[0]`), 1 lost, 2 not_owner, 3 already_released, 4 not_running; `out[1]`
-/// is 1 when the engine lets waiting acquires in.
+/// `status` indexes `ReleaseStatus::ALL`.
 #[napi]
 pub fn guard_release(
     g: &Handle,
@@ -154,36 +130,18 @@ pub fn guard_release(
     run_id: String,
     status: u32,
     error: Option<String>,
-) -> Result<u32> {
-    guarded(|| {
-        let cmd = commands::release(run_id, status, error)?;
-        let done = g.execute(&key, cmd)?;
-        let lets_waiters_in = done.reply.lets_waiters_in();
-        let Reply::Release(reply) = done.reply else {
-            unreachable!("release answers with a release reply")
-        };
-        Ok(g.write_out(|out| {
-            out[1] = f64::from(u8::from(lets_waiters_in));
-            release_code(&reply, out)
-        }))
-    })
+) -> Result<String> {
+    guarded(|| g.answer(&key, commands::release(run_id, status, error)?))
 }
 
-/// Answers 0 extended (expiresAt in `out`), 1 lost, 2 not_owner.
 #[napi]
 pub fn guard_heartbeat(
     g: &Handle,
     key: String,
     run_id: String,
     ttl_ms: Option<f64>,
-) -> Result<u32> {
-    guarded(|| {
-        let cmd = commands::heartbeat(run_id, ttl_ms)?;
-        let Reply::Heartbeat(reply) = g.execute(&key, cmd)?.reply else {
-            unreachable!("heartbeat answers with a heartbeat reply")
-        };
-        Ok(g.write_out(|out| heartbeat_code(&reply, out)))
-    })
+) -> Result<String> {
+    guarded(|| g.answer(&key, commands::heartbeat(run_id, ttl_ms)?))
 }
 
 #[napi]
@@ -192,12 +150,8 @@ pub fn guard_approve_retry(
     key: String,
     approved_by: Option<String>,
     reason: Option<String>,
-) -> Result<ReplyOut> {
-    guarded(|| {
-        let cmd = commands::approve(approved_by, reason)?;
-        let done = g.execute(&key, cmd)?;
-        Ok(reply_out(done.reply, done.now))
-    })
+) -> Result<String> {
+    guarded(|| g.answer(&key, commands::approve(approved_by, reason)?))
 }
 
 #[napi]
@@ -206,12 +160,8 @@ pub fn guard_force_release(
     key: String,
     by: Option<String>,
     reason: Option<String>,
-) -> Result<ReplyOut> {
-    guarded(|| {
-        let cmd = commands::force(by, reason)?;
-        let done = g.execute(&key, cmd)?;
-        Ok(reply_out(done.reply, done.now))
-    })
+) -> Result<String> {
+    guarded(|| g.answer(&key, commands::force(by, reason)?))
 }
 
 /// An inspection in progress: `guardInspectStep` until it answers true, then

@@ -1,151 +1,10 @@
-//! Engine replies as JS objects. The hot path (a plain `acquired`, and every
-//! release/heartbeat) returns a bare string or number and writes its numbers
-//! into the shared `out` array, because each property a native call sets on a
-//! JS object costs about as much as the whole JS-side guard; the JS facade
-//! builds those objects itself.
+//! What crosses to JS besides answers to commands (those are `answer`'s):
+//! inspections, events, and a durable store's batches of completions.
 
 use napi_derive::napi;
 
-use crate::engine::{
-    AcquireReply, ApproveReply, Event, EventKind, ForceReleaseReply, GuardInfo, HeartbeatReply,
-    ReleaseReply, Reply, RunInfo,
-};
+use crate::engine::{Event, EventKind, GuardInfo};
 use crate::store::Inspection;
-
-pub const RELEASED: u32 = 0;
-pub const LOST: u32 = 1;
-pub const NOT_OWNER: u32 = 2;
-pub const ALREADY_RELEASED: u32 = 3;
-pub const NOT_RUNNING: u32 = 4;
-pub const EXTENDED: u32 = 0;
-pub const RUN_ACQUIRED: f64 = 0.0;
-pub const RUN_ALREADY_RUNNING: f64 = 1.0;
-
-/// A run as JS receives it.
-#[napi(object)]
-pub struct RunInfoOut {
-    pub run_id: String,
-    pub fencing_token: f64,
-    pub started_at: f64,
-    pub expires_at: f64,
-    pub owner: Option<String>,
-    pub attempt: u32,
-}
-
-impl From<RunInfo> for RunInfoOut {
-    fn from(r: RunInfo) -> Self {
-        RunInfoOut {
-            run_id: r.run_id.to_string(),
-            fencing_token: r.fencing_token as f64,
-            started_at: r.started_at as f64,
-            expires_at: r.expires_at as f64,
-            owner: r.owner.map(|o| o.to_string()),
-            attempt: r.attempt,
-        }
-    }
-}
-
-/// Any reply as one object, for the paths where building objects natively is
-/// not the cost that matters (durable stores, approvals, forced releases).
-#[napi(object)]
-#[derive(Default)]
-pub struct ReplyOut {
-    pub status: String,
-    pub run: Option<RunInfoOut>,
-    pub healed_from: Option<RunInfoOut>,
-    pub run_id: Option<String>,
-    pub failed_run_id: Option<String>,
-    pub failed_at: Option<f64>,
-    pub error: Option<String>,
-    pub attempt: Option<u32>,
-    pub ended_at: Option<f64>,
-    pub expires_at: Option<f64>,
-    pub approved_at: Option<f64>,
-    pub next_attempt: Option<u32>,
-    pub inspection: Option<InspectOut>,
-    /// The engine's word: waiting acquires may try now.
-    pub lets_waiters_in: Option<bool>,
-    /// The engine's word, for a conflict: a waiting acquire tries again in this many ms.
-    pub retry_in_ms: Option<f64>,
-}
-
-fn status(s: &str) -> ReplyOut {
-    ReplyOut {
-        status: s.to_owned(),
-        ..ReplyOut::default()
-    }
-}
-
-/// `reply` as JS receives it; `now` is when it was answered, on its times' clock.
-pub fn reply_out(reply: Reply, now: i64) -> ReplyOut {
-    let lets_waiters_in = reply.lets_waiters_in().then_some(true);
-    let retry_in_ms = reply.retry_in_ms(now).map(|ms| ms as f64);
-    ReplyOut {
-        lets_waiters_in,
-        retry_in_ms,
-        ..reply_fields(reply)
-    }
-}
-
-fn reply_fields(reply: Reply) -> ReplyOut {
-    match reply {
-        Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => ReplyOut {
-            run: Some(run.into()),
-            healed_from: healed_from.map(Into::into),
-            ..status("acquired")
-        },
-        Reply::Acquire(AcquireReply::AlreadyRunning(run)) => ReplyOut {
-            run: Some(run.into()),
-            ..status("already_running")
-        },
-        Reply::Acquire(AcquireReply::AwaitingApproval {
-            failed_run_id,
-            failed_at,
-            error,
-            attempt,
-            ..
-        }) => ReplyOut {
-            failed_run_id: Some(failed_run_id.to_string()),
-            failed_at: Some(failed_at as f64),
-            error,
-            attempt: Some(attempt),
-            ..status("awaiting_approval")
-        },
-        Reply::Release(ReleaseReply::Released { ended_at, .. }) => ReplyOut {
-            ended_at: Some(ended_at as f64),
-            ..status("released")
-        },
-        Reply::Release(ReleaseReply::Lost) => status("lost"),
-        Reply::Release(ReleaseReply::NotOwner) => status("not_owner"),
-        Reply::Release(ReleaseReply::AlreadyReleased) => status("already_released"),
-        Reply::Release(ReleaseReply::NotRunning) => status("not_running"),
-        Reply::Heartbeat(HeartbeatReply::Extended { expires_at }) => ReplyOut {
-            expires_at: Some(expires_at as f64),
-            ..status("extended")
-        },
-        Reply::Heartbeat(HeartbeatReply::Lost) => status("lost"),
-        Reply::Heartbeat(HeartbeatReply::NotOwner) => status("not_owner"),
-        Reply::Heartbeat(HeartbeatReply::NotRunning) => status("not_running"),
-        Reply::ApproveRetry(ApproveReply::Approved {
-            failed_run_id,
-            approved_at,
-            next_attempt,
-            ..
-        }) => ReplyOut {
-            failed_run_id: Some(failed_run_id.to_string()),
-            approved_at: Some(approved_at as f64),
-            next_attempt: Some(next_attempt),
-            ..status("approved")
-        },
-        Reply::ApproveRetry(ApproveReply::NotFailed) => status("not_failed"),
-        Reply::ForceRelease(ForceReleaseReply::Released { run_id, ended_at }) => ReplyOut {
-            run_id: Some(run_id.to_string()),
-            ended_at: Some(ended_at as f64),
-            ..status("released")
-        },
-        Reply::ForceRelease(ForceReleaseReply::NotRunning) => status("not_running"),
-    }
-}
 
 pub fn inspect_out(found: Inspection) -> InspectOut {
     InspectOut {
@@ -169,7 +28,10 @@ pub fn inspect_out(found: Inspection) -> InspectOut {
 #[napi(object)]
 pub struct CompletionOut {
     pub id: u32,
-    pub reply: Option<ReplyOut>,
+    /// An answer to a command: its strings and numbers (see `answer`).
+    pub text: Option<String>,
+    pub numbers: Option<Vec<f64>>,
+    pub inspection: Option<InspectOut>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub events: Vec<EventOut>,
@@ -270,30 +132,5 @@ impl EventOut {
             EventKind::Acquired | EventKind::Approved => {}
         }
         out
-    }
-}
-
-pub fn release_code(r: &ReleaseReply, out: &mut [f64]) -> u32 {
-    match r {
-        ReleaseReply::Released { ended_at, .. } => {
-            out[0] = *ended_at as f64;
-            RELEASED
-        }
-        ReleaseReply::Lost => LOST,
-        ReleaseReply::NotOwner => NOT_OWNER,
-        ReleaseReply::AlreadyReleased => ALREADY_RELEASED,
-        ReleaseReply::NotRunning => NOT_RUNNING,
-    }
-}
-
-pub fn heartbeat_code(r: &HeartbeatReply, out: &mut [f64]) -> u32 {
-    match r {
-        HeartbeatReply::Extended { expires_at } => {
-            out[0] = *expires_at as f64;
-            EXTENDED
-        }
-        HeartbeatReply::Lost => LOST,
-        HeartbeatReply::NotOwner => NOT_OWNER,
-        HeartbeatReply::NotRunning => NOT_RUNNING,
     }
 }
