@@ -85,15 +85,15 @@ export interface EventOut {
  * Every call answers its reply's strings, joined, with its numbers in `out`
  * (see `answer`); the facade decodes both (`lib/answers.js`).
  */
-export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string
+export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | null
 
-export declare function guardApproveRetry(g: Handle, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): string
+export declare function guardApproveRetry(g: Handle, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): string | null
 
 export declare function guardClose(g: Handle): void
 
-export declare function guardForceRelease(g: Handle, key: string, by?: string | undefined | null, reason?: string | undefined | null): string
+export declare function guardForceRelease(g: Handle, key: string, by?: string | undefined | null, reason?: string | undefined | null): string | null
 
-export declare function guardHeartbeat(g: Handle, key: string, runId: string, ttlMs?: number | undefined | null): string
+export declare function guardHeartbeat(g: Handle, key: string, runId: string, ttlMs?: number | undefined | null): string | null
 
 export interface GuardInfoOut {
   key: string
@@ -127,7 +127,7 @@ export declare function guardInspectStep(g: Handle, job: ExternalObject<InspectJ
 export declare function guardOpen(options: NativeOptions, out: Float64Array): Handle
 
 /** `status` indexes `ReleaseStatus::ALL`. */
-export declare function guardRelease(g: Handle, key: string, runId: string, status: number, error?: string | undefined | null): string
+export declare function guardRelease(g: Handle, key: string, runId: string, status: number, error?: string | undefined | null): string | null
 
 export declare function guardSetEventsEnabled(g: Handle, on: boolean): void
 

@@ -33,62 +33,81 @@ const {
 /** How many numbers an answer's slots hold. */
 const SLOTS = contract.answerSlots.length
 
-/** The strings of an answer, in the encoder's order, cut from `text` by their lengths (-1: null). */
-function strings(text, n) {
-  let at = 0
-  const cut = (slot) => {
-    const len = n[slot]
-    if (len < 0) return null
-    const s = len === text.length && at === 0 ? text : text.slice(at, at + len)
-    at += len
-    return s
-  }
-  // Each cut in the order the encoder joined them.
-  return { runId: cut(RUN_ID_LENGTH), owner: cut(OWNER_LENGTH), healedRunId: cut(HEALED_RUN_ID_LENGTH), healedOwner: cut(HEALED_OWNER_LENGTH), error: cut(ERROR_LENGTH) }
-}
+// Status indexes, as contract.json lists them.
+const [ACQUIRED, ALREADY_RUNNING, AWAITING_APPROVAL, RELEASED, , , , NOT_RUNNING, EXTENDED, APPROVED, NOT_FAILED] = STATUSES.map((_, i) => i)
 
 /**
- * The public answer to a call on `key` (`runId`: the one it named, for release
- * and heartbeat), from `text` and the numbers `n`. Granted acquires are leases
+ * The string of `slot` in `text`, the strings before it being `skip` long; null
+ * if absent. (No object or closure per call: this is every acquire's path.)
+ */
+function cut(text, n, skip, slot) {
+  const len = n[slot]
+  if (len < 0) return null
+  return skip === 0 && len === text.length ? text : text.slice(skip, skip + len)
+}
+
+/** Length of the string in `slot`, 0 when absent. */
+const len = (n, slot) => (n[slot] < 0 ? 0 : n[slot])
+
+/**
+ * The public answer to a call on `key` from `text` and the numbers `n`: `runId`
+ * is the run the call named (release, heartbeat), `owner` the owner it named
+ * (acquire); what the call named is not sent back. Granted acquires are leases
  * of `guard`.
  */
-function decode(key, runId, text, n, guard) {
-  const status = STATUSES[n[STATUS]]
-  switch (status) {
-    case 'acquired': {
-      const s = strings(text, n)
-      const healedFrom =
-        s.healedRunId === null
-          ? null
-          : { runId: s.healedRunId, fencingToken: n[HEALED_FENCING_TOKEN], startedAt: n[HEALED_STARTED_AT], expiresAt: n[HEALED_EXPIRES_AT], attempt: n[HEALED_ATTEMPT], owner: s.healedOwner }
-      return new Lease(guard, key, s.runId, n[FENCING_TOKEN], n[STARTED_AT], n[EXPIRES_AT], n[ATTEMPT], s.owner, healedFrom)
-    }
-    case 'already_running': {
-      const s = strings(text, n)
+function decode(key, runId, owner, text, n, guard) {
+  const code = n[STATUS]
+  if (code === ACQUIRED) {
+    const runLen = len(n, RUN_ID_LENGTH)
+    const ownerLen = len(n, OWNER_LENGTH)
+    const grantedTo = n[OWNER_LENGTH] < 0 ? (owner ?? null) : cut(text, n, runLen, OWNER_LENGTH)
+    const healedFrom =
+      n[HEALED_RUN_ID_LENGTH] < 0
+        ? null
+        : {
+            runId: cut(text, n, runLen + ownerLen, HEALED_RUN_ID_LENGTH),
+            fencingToken: n[HEALED_FENCING_TOKEN],
+            startedAt: n[HEALED_STARTED_AT],
+            expiresAt: n[HEALED_EXPIRES_AT],
+            attempt: n[HEALED_ATTEMPT],
+            owner: cut(text, n, runLen + ownerLen + len(n, HEALED_RUN_ID_LENGTH), HEALED_OWNER_LENGTH),
+          }
+    return new Lease(guard, key, cut(text, n, 0, RUN_ID_LENGTH), n[FENCING_TOKEN], n[STARTED_AT], n[EXPIRES_AT], n[ATTEMPT], grantedTo, healedFrom)
+  }
+  const status = STATUSES[code]
+  switch (code) {
+    case ALREADY_RUNNING: {
       const r = new Refusal(n[RETRY_IN_MS])
       r.status = status
       r.key = key
-      r.runId = s.runId
+      r.runId = cut(text, n, 0, RUN_ID_LENGTH)
       r.fencingToken = n[FENCING_TOKEN]
       r.startedAt = n[STARTED_AT]
       r.expiresAt = n[EXPIRES_AT]
       r.attempt = n[ATTEMPT]
-      r.owner = s.owner
+      r.owner = cut(text, n, len(n, RUN_ID_LENGTH), OWNER_LENGTH)
       return r
     }
-    case 'awaiting_approval': {
-      const s = strings(text, n)
-      return Object.assign(new Refusal(), { status, key, failedRunId: s.runId, failedAt: n[AT], error: s.error, attempt: n[ATTEMPT] })
+    case AWAITING_APPROVAL: {
+      const skip = len(n, RUN_ID_LENGTH) + len(n, OWNER_LENGTH) + len(n, HEALED_RUN_ID_LENGTH) + len(n, HEALED_OWNER_LENGTH)
+      return Object.assign(new Refusal(), {
+        status,
+        key,
+        failedRunId: cut(text, n, 0, RUN_ID_LENGTH),
+        failedAt: n[AT],
+        error: cut(text, n, skip, ERROR_LENGTH),
+        attempt: n[ATTEMPT],
+      })
     }
-    case 'released':
-      return { status, key, runId: strings(text, n).runId, endedAt: n[AT] }
-    case 'extended':
+    case RELEASED:
+      return { status, key, runId: runId ?? cut(text, n, 0, RUN_ID_LENGTH), endedAt: n[AT] }
+    case EXTENDED:
       return { status, key, runId, expiresAt: n[EXPIRES_AT] }
-    case 'approved':
-      return { status, key, failedRunId: strings(text, n).runId, approvedAt: n[AT], nextAttempt: n[NEXT_ATTEMPT] }
-    case 'not_failed':
+    case APPROVED:
+      return { status, key, failedRunId: cut(text, n, 0, RUN_ID_LENGTH), approvedAt: n[AT], nextAttempt: n[NEXT_ATTEMPT] }
+    case NOT_FAILED:
       return { status, key }
-    case 'not_running':
+    case NOT_RUNNING:
       // forceRelease names no run.
       return runId === undefined ? { status, key } : { status, key, runId }
     default:

@@ -121,7 +121,7 @@ class DurableBackend {
 
   /** A completion's answer (see lib/answers.js), after letting the key's waiting acquires in if the engine says they may try now. */
   #answer(key, runId, c) {
-    const answer = decode(key, runId, c.text, c.numbers, this.guard)
+    const answer = decode(key, runId, undefined, c.text ?? '', c.numbers, this.guard)
     if (letsWaitersIn(c.numbers)) this.letWaitersIn(key)
     return answer
   }

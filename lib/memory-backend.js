@@ -62,44 +62,74 @@ class MemoryBackend {
     if (this.#eventsOn) this.#emit(native.guardTakeEvents(this.#handle))
   }
 
-  /**
-   * One command: `call(handle)` makes the native call, which answers in the
-   * shared `out` (see lib/answers.js); `runId` is the run the call named.
-   */
-  #command(key, runId, call) {
+  /** Before each call: the caller's clock, if it gave one. */
+  #before() {
     if (this.#clock !== undefined) this.#tick()
-    let text
-    try {
-      text = call(this.#handle)
-    } catch (err) {
-      throw fromNative(err)
-    }
+  }
+
+  /** The answer in `text` and `out` (see lib/answers.js); `runId`, `owner`: what the call named. */
+  #answer(key, runId, owner, text) {
     this.#flushEvents()
     // Decoded before waiters are let in: their calls write the same `out`.
     const out = this.#out
-    const answer = decode(key, runId, text, out, this.guard)
+    const answer = decode(key, runId, owner, text, out, this.guard)
     if (letsWaitersIn(out)) this.letWaitersIn(key)
     return answer
   }
 
   acquire(key, owner, ttlMs, meta) {
-    return this.#command(key, undefined, (h) => native.guardAcquire(h, key, owner, ttlMs, meta))
+    this.#before()
+    let text
+    try {
+      text = native.guardAcquire(this.#handle, key, owner, ttlMs, meta)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    return this.#answer(key, undefined, owner, text)
   }
 
   release(key, runId, statusIndex, error) {
-    return this.#command(key, runId, (h) => native.guardRelease(h, key, runId, statusIndex, error))
+    this.#before()
+    let text
+    try {
+      text = native.guardRelease(this.#handle, key, runId, statusIndex, error)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    return this.#answer(key, runId, undefined, text)
   }
 
   heartbeat(key, runId, ttlMs) {
-    return this.#command(key, runId, (h) => native.guardHeartbeat(h, key, runId, ttlMs))
+    this.#before()
+    let text
+    try {
+      text = native.guardHeartbeat(this.#handle, key, runId, ttlMs)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    return this.#answer(key, runId, undefined, text)
   }
 
   approveRetry(key, approvedBy, reason) {
-    return this.#command(key, undefined, (h) => native.guardApproveRetry(h, key, approvedBy, reason))
+    this.#before()
+    let text
+    try {
+      text = native.guardApproveRetry(this.#handle, key, approvedBy, reason)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    return this.#answer(key, undefined, undefined, text)
   }
 
   forceRelease(key, by, reason) {
-    return this.#command(key, undefined, (h) => native.guardForceRelease(h, key, by, reason))
+    this.#before()
+    let text
+    try {
+      text = native.guardForceRelease(this.#handle, key, by, reason)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    return this.#answer(key, undefined, undefined, text)
   }
 
   /**

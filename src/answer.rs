@@ -76,19 +76,33 @@ impl Text<'_> {
         self.put(slot, Some(s));
     }
 
-    fn run(&mut self, run: &RunInfo) {
+    fn run(&mut self, run: &RunInfo, with_owner: bool) {
         self.out[FENCING_TOKEN] = run.fencing_token as f64;
         self.out[STARTED_AT] = run.started_at as f64;
         self.out[EXPIRES_AT] = run.expires_at as f64;
         self.out[ATTEMPT] = f64::from(run.attempt);
         self.run_id(RUN_ID_LENGTH, &run.run_id);
-        self.put(OWNER_LENGTH, run.owner.as_ref().map(|o| o.as_str()));
+        if with_owner {
+            self.put(OWNER_LENGTH, run.owner.as_ref().map(|o| o.as_str()));
+        }
     }
 }
 
+/// What the caller already holds, so its answer need not carry it back: every
+/// string crossing to JS costs an allocation on each side.
+#[derive(Clone, Copy, Default)]
+pub struct Known {
+    /// The run its release named.
+    pub run_id: bool,
+    /// The owner its acquire named (a granted run is that owner's).
+    pub owner: bool,
+}
+
 /// Writes `reply` (answered at `now`, on its times' clock) into `out`, which
-/// holds at least `SLOTS` numbers; returns its strings, joined.
-pub fn encode(reply: &Reply, now: i64, out: &mut [f64]) -> String {
+/// holds at least `SLOTS` numbers; returns its strings, joined, if it has any.
+/// What the caller `known`s is left out (length -1): the decoder takes the
+/// caller's.
+pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<String> {
     out[LETS_WAITERS_IN] = f64::from(u8::from(reply.lets_waiters_in()));
     out[RETRY_IN_MS] = reply.retry_in_ms(now).map_or(-1.0, |ms| ms as f64);
     for slot in [
@@ -106,7 +120,8 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64]) -> String {
     };
     let status = match reply {
         Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => {
-            t.run(run);
+            // A grant's owner is the one its acquire named.
+            t.run(run, !known.owner);
             if let Some(h) = healed_from {
                 t.out[HEALED_FENCING_TOKEN] = h.fencing_token as f64;
                 t.out[HEALED_STARTED_AT] = h.started_at as f64;
@@ -118,7 +133,7 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64]) -> String {
             ACQUIRED
         }
         Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
-            t.run(run);
+            t.run(run, true);
             ALREADY_RUNNING
         }
         Reply::Acquire(AcquireReply::AwaitingApproval {
@@ -138,7 +153,9 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64]) -> String {
             run_id, ended_at, ..
         })
         | Reply::ForceRelease(ForceReleaseReply::Released { run_id, ended_at }) => {
-            t.run_id(RUN_ID_LENGTH, run_id);
+            if !known.run_id {
+                t.run_id(RUN_ID_LENGTH, run_id);
+            }
             t.out[AT] = *ended_at as f64;
             RELEASED
         }
@@ -168,7 +185,7 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64]) -> String {
         Reply::ApproveRetry(ApproveReply::NotFailed) => NOT_FAILED,
     };
     t.out[STATUS] = status;
-    t.text
+    (!t.text.is_empty()).then_some(t.text)
 }
 
 #[cfg(test)]
@@ -246,8 +263,12 @@ mod tests {
             &Reply::Acquire(AcquireReply::AlreadyRunning(run)),
             0,
             &mut out,
+            Known::default(),
         );
-        assert_eq!(text, "0189f7a2-3b4c-7d5e-8f60-123456789abcgäteway-😀");
+        assert_eq!(
+            text.unwrap(),
+            "0189f7a2-3b4c-7d5e-8f60-123456789abcgäteway-😀"
+        );
         // As JS counts it: "gäteway-😀".length is 10.
         assert_eq!((out[RUN_ID_LENGTH], out[OWNER_LENGTH]), (36.0, 10.0));
         assert_eq!((out[STATUS], out[RETRY_IN_MS]), (ALREADY_RUNNING, 2.0));

@@ -155,9 +155,15 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
             Ok(Answer::Executed { executed, key }) => {
                 let key = &key[namespace_len..];
                 let mut numbers = vec![0.0; answer::SLOTS];
-                let text = answer::encode(&executed.reply, executed.now, &mut numbers);
+                // Answers of durable stores carry everything: the batch does not know the calls.
+                let text = answer::encode(
+                    &executed.reply,
+                    executed.now,
+                    &mut numbers,
+                    answer::Known::default(),
+                );
                 CompletionOut {
-                    text: Some(text),
+                    text,
                     numbers: Some(numbers),
                     events: events_of(&executed.reply)
                         .into_iter()

@@ -93,9 +93,13 @@ impl Guard {
     }
 
     /// Runs `command` and encodes its answer into `out` (see `answer`).
-    fn answer(&self, key: &str, command: Command) -> Result<String> {
+    fn answer(&self, key: &str, command: Command) -> Result<Option<String>> {
+        let known = answer::Known {
+            run_id: matches!(command, Command::Release(_)),
+            owner: matches!(&command, Command::Acquire(a) if a.owner.is_some()),
+        };
         let done = self.execute(key, command)?;
-        Ok(self.write_out(|out| answer::encode(&done.reply, done.now, out)))
+        Ok(self.write_out(|out| answer::encode(&done.reply, done.now, out, known)))
     }
 
     fn write_out<T>(&self, f: impl FnOnce(&mut [f64]) -> T) -> T {
@@ -115,7 +119,7 @@ pub fn guard_acquire(
     owner: Option<String>,
     ttl_ms: Option<f64>,
     meta: Option<String>,
-) -> Result<String> {
+) -> Result<Option<String>> {
     guarded(|| {
         let cmd = commands::acquire(owner, ttl_ms, meta, |o| g.store.owner(o))?;
         g.answer(&key, cmd)
@@ -130,7 +134,7 @@ pub fn guard_release(
     run_id: String,
     status: u32,
     error: Option<String>,
-) -> Result<String> {
+) -> Result<Option<String>> {
     guarded(|| g.answer(&key, commands::release(run_id, status, error)?))
 }
 
@@ -140,7 +144,7 @@ pub fn guard_heartbeat(
     key: String,
     run_id: String,
     ttl_ms: Option<f64>,
-) -> Result<String> {
+) -> Result<Option<String>> {
     guarded(|| g.answer(&key, commands::heartbeat(run_id, ttl_ms)?))
 }
 
@@ -150,7 +154,7 @@ pub fn guard_approve_retry(
     key: String,
     approved_by: Option<String>,
     reason: Option<String>,
-) -> Result<String> {
+) -> Result<Option<String>> {
     guarded(|| g.answer(&key, commands::approve(approved_by, reason)?))
 }
 
@@ -160,7 +164,7 @@ pub fn guard_force_release(
     key: String,
     by: Option<String>,
     reason: Option<String>,
-) -> Result<String> {
+) -> Result<Option<String>> {
     guarded(|| g.answer(&key, commands::force(by, reason)?))
 }
 
