@@ -35,37 +35,6 @@ export interface CountsOut {
   approved: number
 }
 
-export declare function durableAcquire(d: Handle, id: number, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): void
-
-export declare function durableApproveRetry(d: Handle, id: number, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): void
-
-/** Stops taking jobs; those already submitted are still answered. */
-export declare function durableClose(d: Handle): void
-
-/**
- * Lets go of the callback once the store's thread has exited (its last answer, the
- * close, was delivered): no handle of this guard outlives `close()`.
- */
-export declare function durableDispose(d: Handle): void
-
-export declare function durableForceRelease(d: Handle, id: number, key: string, by?: string | undefined | null, reason?: string | undefined | null): void
-
-export declare function durableHeartbeat(d: Handle, id: number, key: string, runId: string, ttlMs?: number | undefined | null): void
-
-/** `counts`: whether to count guards per state (a page walk needs none). */
-export declare function durableInspect(d: Handle, id: number, prefix: string | undefined | null, state: string | undefined | null, limit: number | undefined | null, after: string | undefined | null, counts: boolean): void
-
-/**
- * Opens a durable store; `onDone(completions)` receives every answer: id 0
- * the open itself, id 2^32-1 the store's thread having closed the file.
- */
-export declare function durableOpen(options: NativeOptions, onDone: (arg: Array<CompletionOut>) => void): Handle
-
-/** Keeps the process alive while answers are outstanding (`on`), or not. */
-export declare function durableRef(d: Handle, on: boolean): void
-
-export declare function durableRelease(d: Handle, id: number, key: string, runId: string, status: number, error?: string | undefined | null): void
-
 export interface EventOut {
   type: string
   key: string
@@ -82,18 +51,25 @@ export interface EventOut {
 }
 
 /**
- * Every call answers its reply's strings, joined, with its numbers in `out`
- * (see `answer`); the facade decodes both (`lib/answers.js`).
+ * Each command answers its reply's strings (joined) with its numbers in `out`
+ * on the memory store, or nothing yet on a durable one (see module doc).
  */
-export declare function guardAcquire(g: Handle, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | null
+export declare function guardAcquire(g: Handle, id: number, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | null
 
-export declare function guardApproveRetry(g: Handle, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): string | null
+export declare function guardApproveRetry(g: Handle, id: number, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): string | null
 
+/** Stops taking calls; a durable store still answers those already submitted. */
 export declare function guardClose(g: Handle): void
 
-export declare function guardForceRelease(g: Handle, key: string, by?: string | undefined | null, reason?: string | undefined | null): string | null
+/** Durable store: lets go of the callback once the store's thread has exited. */
+export declare function guardDispose(g: Handle): void
 
-export declare function guardHeartbeat(g: Handle, key: string, runId: string, ttlMs?: number | undefined | null): string | null
+export declare function guardForceRelease(g: Handle, id: number, key: string, by?: string | undefined | null, reason?: string | undefined | null): string | null
+
+export declare function guardHeartbeat(g: Handle, id: number, key: string, runId: string, ttlMs?: number | undefined | null): string | null
+
+/** Durable store: keeps the process alive while answers are outstanding (`on`), or not. */
+export declare function guardHold(g: Handle, on: boolean): void
 
 export interface GuardInfoOut {
   key: string
@@ -114,6 +90,12 @@ export interface GuardInfoOut {
 }
 
 /**
+ * A durable store's inspection, answered as job `id`; `counts`: whether to
+ * count guards per state (a page walk needs none).
+ */
+export declare function guardInspect(g: Handle, id: number, prefix: string | undefined | null, state: string | undefined | null, limit: number | undefined | null, after: string | undefined | null, counts: boolean): void
+
+/**
  * Checks the filter and cursor (refusing bad ones before anything is read) and
  * fixes the inspection's time.
  */
@@ -124,20 +106,25 @@ export declare function guardInspectResult(job: ExternalObject<InspectJob>): Ins
 /** Works on `job` for about `budget_ms`; true once it is complete. */
 export declare function guardInspectStep(g: Handle, job: ExternalObject<InspectJob>, budgetMs: number): boolean
 
-export declare function guardOpen(options: NativeOptions, out: Float64Array): Handle
+/**
+ * A memory store needs `out` (its answers' numbers); a durable one `onDone`
+ * (its completions).
+ */
+export declare function guardOpen(options: NativeOptions, out?: Float64Array | undefined | null, onDone?: ((arg: Array<CompletionOut>) => void) | undefined | null): Handle
 
 /** `status` indexes `ReleaseStatus::ALL`. */
-export declare function guardRelease(g: Handle, key: string, runId: string, status: number, error?: string | undefined | null): string | null
+export declare function guardRelease(g: Handle, id: number, key: string, runId: string, status: number, error?: string | undefined | null): string | null
 
+/** Memory store: record events for the facade (a durable store's arrive with its completions). */
 export declare function guardSetEventsEnabled(g: Handle, on: boolean): void
 
 /**
- * Sets this store's time to `ms` (the guard's `clock` option read it); the facade
- * calls this before each call when the caller gave a clock.
+ * Memory store: sets the store's time to `ms` (the guard's `clock` option
+ * read it); the facade calls this before each call when the caller gave a clock.
  */
 export declare function guardSetNow(g: Handle, ms: number): void
 
-/** Events recorded since the last call, oldest first. */
+/** Memory store: events recorded since the last call, oldest first. */
 export declare function guardTakeEvents(g: Handle): Array<EventOut>
 
 export interface InspectOut {

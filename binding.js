@@ -835,21 +835,14 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.durableAcquire = nativeBinding.durableAcquire
-module.exports.durableApproveRetry = nativeBinding.durableApproveRetry
-module.exports.durableClose = nativeBinding.durableClose
-module.exports.durableDispose = nativeBinding.durableDispose
-module.exports.durableForceRelease = nativeBinding.durableForceRelease
-module.exports.durableHeartbeat = nativeBinding.durableHeartbeat
-module.exports.durableInspect = nativeBinding.durableInspect
-module.exports.durableOpen = nativeBinding.durableOpen
-module.exports.durableRef = nativeBinding.durableRef
-module.exports.durableRelease = nativeBinding.durableRelease
 module.exports.guardAcquire = nativeBinding.guardAcquire
 module.exports.guardApproveRetry = nativeBinding.guardApproveRetry
 module.exports.guardClose = nativeBinding.guardClose
+module.exports.guardDispose = nativeBinding.guardDispose
 module.exports.guardForceRelease = nativeBinding.guardForceRelease
 module.exports.guardHeartbeat = nativeBinding.guardHeartbeat
+module.exports.guardHold = nativeBinding.guardHold
+module.exports.guardInspect = nativeBinding.guardInspect
 module.exports.guardInspectBegin = nativeBinding.guardInspectBegin
 module.exports.guardInspectResult = nativeBinding.guardInspectResult
 module.exports.guardInspectStep = nativeBinding.guardInspectStep

@@ -45,7 +45,7 @@ class DurableBackend {
     this.#opened = this.#expect(OPEN_ID)
     this.#closed = this.#expect(CLOSED_ID)
     try {
-      this.#handle = native.durableOpen(nativeOptions, (batch) => this.#complete(batch))
+      this.#handle = native.guardOpen(nativeOptions, undefined, (batch) => this.#complete(batch))
     } catch (err) {
       this.#pending.clear()
       throw fromNative(err)
@@ -62,7 +62,7 @@ class DurableBackend {
     const want = this.#pending.size > (this.#pending.has(CLOSED_ID) && !this.#closing ? 1 : 0)
     if (want !== this.#held) {
       this.#held = want
-      native.durableRef(this.#handle, want)
+      native.guardHold(this.#handle, want)
     }
   }
 
@@ -100,23 +100,23 @@ class DurableBackend {
   setEventsEnabled() {}
 
   acquire(key, owner, ttlMs, meta, quiet) {
-    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.durableAcquire(this.#handle, id, key, owner, ttlMs, meta), quiet)
+    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.guardAcquire(this.#handle, id, key, owner, ttlMs, meta), quiet)
   }
 
   release(key, runId, statusIndex, error) {
-    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.durableRelease(this.#handle, id, key, runId, statusIndex, error))
+    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.guardRelease(this.#handle, id, key, runId, statusIndex, error))
   }
 
   heartbeat(key, runId, ttlMs) {
-    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.durableHeartbeat(this.#handle, id, key, runId, ttlMs))
+    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.guardHeartbeat(this.#handle, id, key, runId, ttlMs))
   }
 
   approveRetry(key, approvedBy, reason) {
-    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.durableApproveRetry(this.#handle, id, key, approvedBy, reason))
+    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.guardApproveRetry(this.#handle, id, key, approvedBy, reason))
   }
 
   forceRelease(key, by, reason) {
-    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.durableForceRelease(this.#handle, id, key, by, reason))
+    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.guardForceRelease(this.#handle, id, key, by, reason))
   }
 
   /** A completion's answer (see lib/answers.js), after letting the key's waiting acquires in if the engine says they may try now. */
@@ -127,7 +127,7 @@ class DurableBackend {
   }
 
   inspect(prefix, state, limit, after, counts = true) {
-    return this.#submit((c) => results.inspection(c.inspection), (id) => native.durableInspect(this.#handle, id, prefix, state, limit, after, counts))
+    return this.#submit((c) => results.inspection(c.inspection), (id) => native.guardInspect(this.#handle, id, prefix, state, limit, after, counts))
   }
 
   #closing = false
@@ -136,10 +136,10 @@ class DurableBackend {
   close() {
     if (this.#disposed !== null) return this.#disposed
     this.#closing = true
-    native.durableClose(this.#handle)
+    native.guardClose(this.#handle)
     this.#hold()
     // The close is the store thread's last answer: then the callback can go.
-    this.#disposed = this.#closed.finally(() => native.durableDispose(this.#handle))
+    this.#disposed = this.#closed.finally(() => native.guardDispose(this.#handle))
     return this.#disposed
   }
 

@@ -29,7 +29,7 @@ class MemoryBackend {
   constructor(nativeOptions, emit, clock) {
     this.#clock = clock
     try {
-      this.#handle = native.guardOpen(nativeOptions, this.#out)
+      this.#handle = native.guardOpen(nativeOptions, this.#out, undefined)
     } catch (err) {
       throw fromNative(err)
     }
@@ -81,7 +81,7 @@ class MemoryBackend {
     this.#before()
     let text
     try {
-      text = native.guardAcquire(this.#handle, key, owner, ttlMs, meta)
+      text = native.guardAcquire(this.#handle, 0, key, owner, ttlMs, meta)
     } catch (err) {
       throw fromNative(err)
     }
@@ -92,7 +92,7 @@ class MemoryBackend {
     this.#before()
     let text
     try {
-      text = native.guardRelease(this.#handle, key, runId, statusIndex, error)
+      text = native.guardRelease(this.#handle, 0, key, runId, statusIndex, error)
     } catch (err) {
       throw fromNative(err)
     }
@@ -103,7 +103,7 @@ class MemoryBackend {
     this.#before()
     let text
     try {
-      text = native.guardHeartbeat(this.#handle, key, runId, ttlMs)
+      text = native.guardHeartbeat(this.#handle, 0, key, runId, ttlMs)
     } catch (err) {
       throw fromNative(err)
     }
@@ -114,7 +114,7 @@ class MemoryBackend {
     this.#before()
     let text
     try {
-      text = native.guardApproveRetry(this.#handle, key, approvedBy, reason)
+      text = native.guardApproveRetry(this.#handle, 0, key, approvedBy, reason)
     } catch (err) {
       throw fromNative(err)
     }
@@ -125,7 +125,7 @@ class MemoryBackend {
     this.#before()
     let text
     try {
-      text = native.guardForceRelease(this.#handle, key, by, reason)
+      text = native.guardForceRelease(this.#handle, 0, key, by, reason)
     } catch (err) {
       throw fromNative(err)
     }

@@ -1,22 +1,20 @@
-//! The native half of `TaskGuard` on a durable store (SQLite). Calls submit
-//! jobs and return at once; the store's thread answers each batch through one
-//! threadsafe function call, so the JS thread wakes once per commit, not once
-//! per call.
+//! A guard on a durable store (SQLite, Redis): calls submit jobs and return
+//! at once; the store's thread answers each batch through one threadsafe
+//! function call, so the JS thread wakes once per commit, not once per call.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{External, Function};
+use napi::bindgen_prelude::Function;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
-use napi_derive::napi;
 
 use super::commands;
-use super::errors::{closed, guarded, invalid, store_error, Code, Result};
-use super::options::{NativeOptions, Settings, StoreUrl};
+use super::errors::{closed, store_error, Code, Result};
+use super::options::{Settings, StoreUrl};
 use super::replies::{inspect_out, CompletionOut, EventOut};
 use crate::answer;
-use crate::engine::{events_of, Command, Owner};
+use crate::engine::{events_of, Command};
 use crate::store::job::{Answer, Completion, Job, JobKind};
 use crate::store::redis::RedisOptions;
 use crate::store::sqlite::SqliteOptions;
@@ -41,30 +39,20 @@ impl DurableStore {
 }
 
 pub struct Durable {
-    settings: Settings,
     store: Mutex<Option<DurableStore>>,
-    /// Shared with the store's thread, which calls it; the JS thread refs and unrefs it,
-    /// and lets go of it (`durableDispose`) once the store's thread has exited.
+    /// Shared with the store's thread, which calls it; the JS thread refs and
+    /// unrefs it, and lets go of it (`dispose`) once the store's thread has exited.
     on_done: Arc<Mutex<Option<AnswerCallback>>>,
 }
 
-type Handle = External<Durable>;
-
-/// Opens a durable store; `onDone(completions)` receives every answer: id 0
-/// the open itself, id 2^32-1 the store's thread having closed the file.
-#[napi]
-pub fn durable_open(
-    options: NativeOptions,
-    on_done: Function<'_, Vec<CompletionOut>, ()>,
-) -> Result<Handle> {
-    guarded(|| {
-        let settings = Settings::from_options(options)?;
-        if matches!(settings.store, StoreUrl::Memory) {
-            return Err(invalid(
-                "durableOpen is for durable stores; 'memory:' uses guardOpen",
-            ));
-        }
-        let namespace_len = commands::inspect_filter(&settings, None, None, None, None, false)?
+impl Durable {
+    /// Starts the store's thread; `on_done(completions)` receives every answer:
+    /// id 0 the open itself, id 2^32-1 the store's thread having closed the file.
+    pub fn open(
+        settings: &Settings,
+        on_done: Function<'_, Vec<CompletionOut>, ()>,
+    ) -> Result<Self> {
+        let namespace_len = commands::inspect_filter(settings, None, None, None, None, false)?
             .namespace_prefix
             .len();
         // Weak: an idle guard must not keep the process alive. The facade refs it
@@ -114,14 +102,13 @@ pub fn durable_open(
                 )
                 .map_err(store_error)?,
             ),
-            StoreUrl::Memory => unreachable!("refused above"),
+            StoreUrl::Memory => unreachable!("the memory store is not durable"),
         };
-        Ok(External::new(Durable {
-            settings,
+        Ok(Durable {
             store: Mutex::new(Some(store)),
             on_done,
-        }))
-    })
+        })
+    }
 }
 
 /// `convert`, answering every call of the batch with the panic if it panics:
@@ -189,7 +176,7 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
 }
 
 impl Durable {
-    fn submit(&self, id: u32, kind: JobKind) -> Result<()> {
+    pub fn submit(&self, id: u32, kind: JobKind) -> Result<()> {
         let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
         match store.as_ref() {
             Some(s) if s.submit(Job { id, kind }) => Ok(()),
@@ -201,136 +188,40 @@ impl Durable {
         }
     }
 
-    fn command(&self, id: u32, key: &str, command: Command) -> Result<()> {
-        let key = commands::key(&self.settings, key)?.into_owned();
+    pub fn command(&self, settings: &Settings, id: u32, key: &str, command: Command) -> Result<()> {
+        let key = commands::key(settings, key)?.into_owned();
         self.submit(id, JobKind::Command { key, command })
     }
-}
 
-#[napi]
-pub fn durable_acquire(
-    d: &Handle,
-    id: u32,
-    key: String,
-    owner: Option<String>,
-    ttl_ms: Option<f64>,
-    meta: Option<String>,
-) -> Result<()> {
-    guarded(|| {
-        d.command(
-            id,
-            &key,
-            commands::acquire(owner, ttl_ms, meta, Owner::from)?,
-        )
-    })
-}
-
-#[napi]
-pub fn durable_release(
-    d: &Handle,
-    id: u32,
-    key: String,
-    run_id: String,
-    status: u32,
-    error: Option<String>,
-) -> Result<()> {
-    guarded(|| d.command(id, &key, commands::release(run_id, status, error)?))
-}
-
-#[napi]
-pub fn durable_heartbeat(
-    d: &Handle,
-    id: u32,
-    key: String,
-    run_id: String,
-    ttl_ms: Option<f64>,
-) -> Result<()> {
-    guarded(|| d.command(id, &key, commands::heartbeat(run_id, ttl_ms)?))
-}
-
-#[napi]
-pub fn durable_approve_retry(
-    d: &Handle,
-    id: u32,
-    key: String,
-    approved_by: Option<String>,
-    reason: Option<String>,
-) -> Result<()> {
-    guarded(|| d.command(id, &key, commands::approve(approved_by, reason)?))
-}
-
-#[napi]
-pub fn durable_force_release(
-    d: &Handle,
-    id: u32,
-    key: String,
-    by: Option<String>,
-    reason: Option<String>,
-) -> Result<()> {
-    guarded(|| d.command(id, &key, commands::force(by, reason)?))
-}
-
-/// `counts`: whether to count guards per state (a page walk needs none).
-#[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn durable_inspect(
-    d: &Handle,
-    id: u32,
-    prefix: Option<String>,
-    state: Option<String>,
-    limit: Option<f64>,
-    after: Option<String>,
-    counts: bool,
-) -> Result<()> {
-    guarded(|| {
-        let filter = commands::inspect_filter(&d.settings, prefix, state, limit, after, counts)?;
-        d.submit(id, JobKind::Inspect(filter))
-    })
-}
-
-/// Keeps the process alive while answers are outstanding (`on`), or not.
-#[napi]
-#[allow(deprecated)] // napi_ref/unref_threadsafe_function is exactly this toggle.
-pub fn durable_ref(env: Env, d: &Handle, on: bool) -> Result<()> {
-    guarded(|| {
-        let mut slot = d.on_done.lock().unwrap_or_else(PoisonError::into_inner);
+    /// Keeps the process alive while answers are outstanding (`on`), or not.
+    #[allow(deprecated)] // napi_ref/unref_threadsafe_function is exactly this toggle.
+    pub fn hold(&self, env: &Env, on: bool) -> Result<()> {
+        let mut slot = self.on_done.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(tsfn) = slot.as_mut() else {
             return Ok(());
         };
-        let r = if on {
-            tsfn.refer(&env)
-        } else {
-            tsfn.unref(&env)
-        };
+        let r = if on { tsfn.refer(env) } else { tsfn.unref(env) };
         r.map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))
-    })
-}
+    }
 
-/// Lets go of the callback once the store's thread has exited (its last answer, the
-/// close, was delivered): no handle of this guard outlives `close()`.
-#[napi]
-pub fn durable_dispose(d: &Handle) -> Result<()> {
-    guarded(|| {
+    /// Lets go of the callback once the store's thread has exited (its last
+    /// answer, the close, was delivered): no handle of this guard outlives `close()`.
+    pub fn dispose(&self) {
         drop(
-            d.on_done
+            self.on_done
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
-        Ok(())
-    })
-}
+    }
 
-/// Stops taking jobs; those already submitted are still answered.
-#[napi]
-pub fn durable_close(d: &Handle) -> Result<()> {
-    guarded(|| {
+    /// Stops taking jobs; those already submitted are still answered.
+    pub fn close(&self) {
         // Dropping the store drops its job sender; the writer thread drains what
         // is queued, answers it and exits, without blocking this thread.
-        d.store
+        self.store
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        Ok(())
-    })
+    }
 }

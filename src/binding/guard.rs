@@ -1,128 +1,113 @@
+//! The native half of one `TaskGuard`: one object over both kinds of store,
+//! and one set of functions. The memory store answers on the JS thread, at
+//! once, in the shared `out` (see `answer`); a durable store (SQLite, Redis)
+//! takes the call as job `id` and answers it later, in a batch of completions.
+//! Free functions on an external handle, not a napi-rs class: class methods
+//! cost about twice as much per call (measured; see README).
+
 use std::cell::RefCell;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{External, Float64Array};
+use napi::bindgen_prelude::{External, Float64Array, Function};
+use napi::Env;
 use napi_derive::napi;
 
 use super::commands;
-use super::errors::{closed, guarded, invalid, store_error, Result};
+use super::durable::Durable;
+use super::errors::{guarded, invalid, Result};
+use super::memory::Memory;
 use super::options::{NativeOptions, Settings, StoreUrl};
-use super::replies::*;
-use crate::answer;
-use crate::engine::{events_of, Command, Event};
-use crate::store::{Executed, MemoryInspect, MemoryStore};
+use super::replies::{inspect_out, CompletionOut, EventOut, InspectOut};
+use crate::engine::{Command, Owner};
+use crate::store::job::JobKind;
+use crate::store::MemoryInspect;
 
-/// The native half of `TaskGuard` on the memory store. Its calls are
-/// synchronous free functions on an external handle, made on the JS thread:
-/// a thread hop per call would cost far more than the work, and napi-rs class
-/// methods cost about twice as much per call as free functions (measured; see
-/// README).
 pub struct Guard {
-    store: MemoryStore,
     settings: Settings,
-    local: RefCell<JsThreadState>,
+    store: Store,
 }
 
-/// What the JS thread alone touches.
-struct JsThreadState {
-    /// Scratch numbers shared with the facade (see `replies`).
-    out: Float64Array,
-    closed: bool,
-    events_enabled: bool,
-    events: Vec<EventOut>,
+// One per guard, and the memory store's calls are the hot path: no box.
+#[allow(clippy::large_enum_variant)]
+enum Store {
+    Memory(Memory),
+    Durable(Durable),
 }
 
 type Handle = External<Guard>;
 
+/// A memory store needs `out` (its answers' numbers); a durable one `onDone`
+/// (its completions).
 #[napi]
-pub fn guard_open(options: NativeOptions, out: Float64Array) -> Result<Handle> {
+pub fn guard_open(
+    options: NativeOptions,
+    out: Option<Float64Array>,
+    on_done: Option<Function<'_, Vec<CompletionOut>, ()>>,
+) -> Result<Handle> {
     guarded(|| {
         let settings = Settings::from_options(options)?;
-        if !matches!(settings.store, StoreUrl::Memory) {
-            return Err(invalid(
-                "guardOpen is for the memory store; durable stores use durableOpen",
-            ));
-        }
-        if out.len() < answer::SLOTS {
-            return Err(invalid(format!(
-                "out must be a Float64Array of at least {} numbers",
-                answer::SLOTS
-            )));
-        }
-        Ok(External::new(Guard {
-            store: MemoryStore::new(settings.policy.retention_ms),
-            settings,
-            local: RefCell::new(JsThreadState {
-                out,
-                closed: false,
-                events_enabled: false,
-                events: Vec::new(),
-            }),
-        }))
+        let store = match (&settings.store, out, on_done) {
+            (StoreUrl::Memory, Some(out), _) => Store::Memory(Memory::new(&settings, out)?),
+            (StoreUrl::Memory, None, _) => {
+                return Err(invalid("the memory store answers in `out`: pass one"))
+            }
+            (_, _, Some(on_done)) => Store::Durable(Durable::open(&settings, on_done)?),
+            (_, _, None) => {
+                return Err(invalid(
+                    "a durable store answers through `onDone`: pass one",
+                ))
+            }
+        };
+        Ok(External::new(Guard { settings, store }))
     })
 }
 
 impl Guard {
-    fn open(&self) -> Result<()> {
-        if self.local.borrow().closed {
-            return Err(closed());
-        }
-        Ok(())
-    }
-
-    fn execute(&self, key: &str, command: Command) -> Result<Executed> {
-        self.open()?;
-        let full = commands::key(&self.settings, key)?;
-        let done = self
-            .store
-            .execute(&full, command, &self.settings.policy)
-            .map_err(store_error)?;
-        self.record_events(|| events_of(&done.reply), key, done.now);
-        Ok(done)
-    }
-
-    /// Events cost an allocation each, so they are derived only while the
-    /// facade has listeners.
-    fn record_events(&self, events: impl FnOnce() -> Vec<Event>, key: &str, at: i64) {
-        let mut local = self.local.borrow_mut();
-        if local.events_enabled {
-            local
-                .events
-                .extend(events().into_iter().map(|e| EventOut::new(e, key, at)));
+    /// Runs `command` on `key`: the memory store's answer, or none yet (a
+    /// durable store answers job `id` later).
+    fn command(&self, id: u32, key: &str, command: Command) -> Result<Option<String>> {
+        match &self.store {
+            Store::Memory(m) => m.answer(&self.settings, key, command),
+            Store::Durable(d) => d.command(&self.settings, id, key, command).map(|()| None),
         }
     }
 
-    /// Runs `command` and encodes its answer into `out` (see `answer`).
-    fn answer(&self, key: &str, command: Command) -> Result<Option<String>> {
-        let known = answer::Known {
-            run_id: matches!(command, Command::Release(_)),
-            owner: matches!(&command, Command::Acquire(a) if a.owner.is_some()),
-        };
-        let done = self.execute(key, command)?;
-        Ok(self.write_out(|out| answer::encode(&done.reply, done.now, out, known)))
+    fn owner(&self, name: String) -> Owner {
+        match &self.store {
+            Store::Memory(m) => m.owner(name),
+            Store::Durable(_) => Owner::from(name),
+        }
     }
 
-    fn write_out<T>(&self, f: impl FnOnce(&mut [f64]) -> T) -> T {
-        let mut local = self.local.borrow_mut();
-        // SAFETY: the array is the facade's private scratch space, read by the
-        // facade on this same thread right after this call returns.
-        f(unsafe { local.out.as_mut() })
+    fn memory(&self, what: &str) -> Result<&Memory> {
+        match &self.store {
+            Store::Memory(m) => Ok(m),
+            Store::Durable(_) => Err(invalid(format!("{what} is for the memory store"))),
+        }
+    }
+
+    fn durable(&self, what: &str) -> Result<&Durable> {
+        match &self.store {
+            Store::Durable(d) => Ok(d),
+            Store::Memory(_) => Err(invalid(format!("{what} is for a durable store"))),
+        }
     }
 }
 
-/// Every call answers its reply's strings, joined, with its numbers in `out`
-/// (see `answer`); the facade decodes both (`lib/answers.js`).
+/// Each command answers its reply's strings (joined) with its numbers in `out`
+/// on the memory store, or nothing yet on a durable one (see module doc).
 #[napi]
 pub fn guard_acquire(
     g: &Handle,
+    id: u32,
     key: String,
     owner: Option<String>,
     ttl_ms: Option<f64>,
     meta: Option<String>,
 ) -> Result<Option<String>> {
     guarded(|| {
-        let cmd = commands::acquire(owner, ttl_ms, meta, |o| g.store.owner(o))?;
-        g.answer(&key, cmd)
+        let cmd = commands::acquire(owner, ttl_ms, meta, |o| g.owner(o))?;
+        g.command(id, &key, cmd)
     })
 }
 
@@ -130,47 +115,71 @@ pub fn guard_acquire(
 #[napi]
 pub fn guard_release(
     g: &Handle,
+    id: u32,
     key: String,
     run_id: String,
     status: u32,
     error: Option<String>,
 ) -> Result<Option<String>> {
-    guarded(|| g.answer(&key, commands::release(run_id, status, error)?))
+    guarded(|| g.command(id, &key, commands::release(run_id, status, error)?))
 }
 
 #[napi]
 pub fn guard_heartbeat(
     g: &Handle,
+    id: u32,
     key: String,
     run_id: String,
     ttl_ms: Option<f64>,
 ) -> Result<Option<String>> {
-    guarded(|| g.answer(&key, commands::heartbeat(run_id, ttl_ms)?))
+    guarded(|| g.command(id, &key, commands::heartbeat(run_id, ttl_ms)?))
 }
 
 #[napi]
 pub fn guard_approve_retry(
     g: &Handle,
+    id: u32,
     key: String,
     approved_by: Option<String>,
     reason: Option<String>,
 ) -> Result<Option<String>> {
-    guarded(|| g.answer(&key, commands::approve(approved_by, reason)?))
+    guarded(|| g.command(id, &key, commands::approve(approved_by, reason)?))
 }
 
 #[napi]
 pub fn guard_force_release(
     g: &Handle,
+    id: u32,
     key: String,
     by: Option<String>,
     reason: Option<String>,
 ) -> Result<Option<String>> {
-    guarded(|| g.answer(&key, commands::force(by, reason)?))
+    guarded(|| g.command(id, &key, commands::force(by, reason)?))
 }
 
-/// An inspection in progress: `guardInspectStep` until it answers true, then
-/// `guardInspectResult`. Steps are bounded, so the facade runs each on its own
-/// turn of the event loop (see `store::memory::scan`).
+/// A durable store's inspection, answered as job `id`; `counts`: whether to
+/// count guards per state (a page walk needs none).
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn guard_inspect(
+    g: &Handle,
+    id: u32,
+    prefix: Option<String>,
+    state: Option<String>,
+    limit: Option<f64>,
+    after: Option<String>,
+    counts: bool,
+) -> Result<()> {
+    guarded(|| {
+        let d = g.durable("guardInspect")?;
+        let filter = commands::inspect_filter(&g.settings, prefix, state, limit, after, counts)?;
+        d.submit(id, JobKind::Inspect(filter))
+    })
+}
+
+/// A memory store's inspection in progress: `guardInspectStep` until it
+/// answers true, then `guardInspectResult`. Steps are bounded, so the facade
+/// runs each on its own turn of the event loop (see `store::memory::scan`).
 pub struct InspectJob(RefCell<Option<MemoryInspect>>);
 
 /// Checks the filter and cursor (refusing bad ones before anything is read) and
@@ -185,10 +194,10 @@ pub fn guard_inspect_begin(
     counts: bool,
 ) -> Result<External<InspectJob>> {
     guarded(|| {
-        g.open()?;
+        let m = g.memory("guardInspectBegin")?;
         let filter = commands::inspect_filter(&g.settings, prefix, state, limit, after, counts)?;
         Ok(External::new(InspectJob(RefCell::new(Some(
-            g.store.begin_inspect(filter),
+            m.begin_inspect(filter)?,
         )))))
     })
 }
@@ -197,13 +206,15 @@ pub fn guard_inspect_begin(
 #[napi]
 pub fn guard_inspect_step(g: &Handle, job: &External<InspectJob>, budget_ms: f64) -> Result<bool> {
     guarded(|| {
-        g.open()?;
+        let m = g.memory("guardInspectStep")?;
         let mut slot = job.0.borrow_mut();
         let job = slot
             .as_mut()
             .ok_or_else(|| invalid("this inspection was already answered"))?;
-        let budget = Duration::from_secs_f64(budget_ms.clamp(0.0, 1e3) / 1e3);
-        Ok(g.store.inspect_step(job, budget))
+        m.inspect_step(
+            job,
+            Duration::from_secs_f64(budget_ms.clamp(0.0, 1e3) / 1e3),
+        )
     })
 }
 
@@ -219,43 +230,51 @@ pub fn guard_inspect_result(job: &External<InspectJob>) -> Result<InspectOut> {
     })
 }
 
+/// Memory store: record events for the facade (a durable store's arrive with its completions).
 #[napi]
 pub fn guard_set_events_enabled(g: &Handle, on: bool) -> Result<()> {
     guarded(|| {
-        let mut local = g.local.borrow_mut();
-        local.events_enabled = on;
-        if !on {
-            local.events.clear();
-        }
+        g.memory("guardSetEventsEnabled")?.set_events_enabled(on);
         Ok(())
     })
 }
 
-/// Events recorded since the last call, oldest first.
+/// Memory store: events recorded since the last call, oldest first.
 #[napi]
 pub fn guard_take_events(g: &Handle) -> Result<Vec<EventOut>> {
-    guarded(|| Ok(std::mem::take(&mut g.local.borrow_mut().events)))
+    guarded(|| Ok(g.memory("guardTakeEvents")?.take_events()))
 }
 
+/// Memory store: sets the store's time to `ms` (the guard's `clock` option
+/// read it); the facade calls this before each call when the caller gave a clock.
+#[napi]
+pub fn guard_set_now(g: &Handle, ms: f64) -> Result<()> {
+    guarded(|| g.memory("guardSetNow")?.set_now(ms))
+}
+
+/// Durable store: keeps the process alive while answers are outstanding (`on`), or not.
+#[napi]
+pub fn guard_hold(env: Env, g: &Handle, on: bool) -> Result<()> {
+    guarded(|| g.durable("guardHold")?.hold(&env, on))
+}
+
+/// Durable store: lets go of the callback once the store's thread has exited.
+#[napi]
+pub fn guard_dispose(g: &Handle) -> Result<()> {
+    guarded(|| {
+        g.durable("guardDispose")?.dispose();
+        Ok(())
+    })
+}
+
+/// Stops taking calls; a durable store still answers those already submitted.
 #[napi]
 pub fn guard_close(g: &Handle) -> Result<()> {
     guarded(|| {
-        g.local.borrow_mut().closed = true;
-        Ok(())
-    })
-}
-
-/// Sets this store's time to `ms` (the guard's `clock` option read it); the facade
-/// calls this before each call when the caller gave a clock.
-#[napi]
-pub fn guard_set_now(g: &Handle, ms: f64) -> Result<()> {
-    guarded(|| {
-        if !(0.0..=8.64e15).contains(&ms) {
-            return Err(invalid(format!(
-                "clock() must return a time in ms since the epoch, not {ms}"
-            )));
+        match &g.store {
+            Store::Memory(m) => m.close(),
+            Store::Durable(d) => d.close(),
         }
-        g.store.clock().set(ms.floor() as i64);
         Ok(())
     })
 }

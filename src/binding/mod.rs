@@ -5,5 +5,6 @@ mod commands;
 mod durable;
 mod errors;
 mod guard;
+mod memory;
 mod options;
 mod replies;

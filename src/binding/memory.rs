@@ -1,0 +1,142 @@
+//! A guard on the memory store: answered synchronously on the JS thread. A
+//! thread hop per call would cost far more than the work.
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use napi::bindgen_prelude::Float64Array;
+
+use super::commands;
+use super::errors::{closed, invalid, store_error, Result};
+use super::options::Settings;
+use super::replies::EventOut;
+use crate::answer;
+use crate::engine::{events_of, Command, Event, Owner};
+use crate::store::{Executed, InspectFilter, MemoryInspect, MemoryStore};
+
+pub struct Memory {
+    store: MemoryStore,
+    local: RefCell<JsThreadState>,
+}
+
+/// What the JS thread alone touches.
+struct JsThreadState {
+    /// Scratch numbers shared with the facade (see `answer`).
+    out: Float64Array,
+    closed: bool,
+    events_enabled: bool,
+    events: Vec<EventOut>,
+}
+
+impl Memory {
+    pub fn new(settings: &Settings, out: Float64Array) -> Result<Self> {
+        if out.len() < answer::SLOTS {
+            return Err(invalid(format!(
+                "out must be a Float64Array of at least {} numbers",
+                answer::SLOTS
+            )));
+        }
+        Ok(Memory {
+            store: MemoryStore::new(settings.policy.retention_ms),
+            local: RefCell::new(JsThreadState {
+                out,
+                closed: false,
+                events_enabled: false,
+                events: Vec::new(),
+            }),
+        })
+    }
+
+    pub fn check_open(&self) -> Result<()> {
+        if self.local.borrow().closed {
+            return Err(closed());
+        }
+        Ok(())
+    }
+
+    /// Owners are interned: a million runs name a few owners.
+    pub fn owner(&self, name: String) -> Owner {
+        self.store.owner(name)
+    }
+
+    fn execute(&self, settings: &Settings, key: &str, command: Command) -> Result<Executed> {
+        self.check_open()?;
+        let full = commands::key(settings, key)?;
+        let done = self
+            .store
+            .execute(&full, command, &settings.policy)
+            .map_err(store_error)?;
+        self.record_events(|| events_of(&done.reply), key, done.now);
+        Ok(done)
+    }
+
+    /// Events cost an allocation each, so they are derived only while the
+    /// facade has listeners.
+    fn record_events(&self, events: impl FnOnce() -> Vec<Event>, key: &str, at: i64) {
+        let mut local = self.local.borrow_mut();
+        if local.events_enabled {
+            local
+                .events
+                .extend(events().into_iter().map(|e| EventOut::new(e, key, at)));
+        }
+    }
+
+    /// Runs `command` and encodes its answer into `out` (see `answer`).
+    pub fn answer(
+        &self,
+        settings: &Settings,
+        key: &str,
+        command: Command,
+    ) -> Result<Option<String>> {
+        let known = answer::Known {
+            run_id: matches!(command, Command::Release(_)),
+            owner: matches!(&command, Command::Acquire(a) if a.owner.is_some()),
+        };
+        let done = self.execute(settings, key, command)?;
+        Ok(self.write_out(|out| answer::encode(&done.reply, done.now, out, known)))
+    }
+
+    fn write_out<T>(&self, f: impl FnOnce(&mut [f64]) -> T) -> T {
+        let mut local = self.local.borrow_mut();
+        // SAFETY: the array is the facade's private scratch space, read by the
+        // facade on this same thread right after this call returns.
+        f(unsafe { local.out.as_mut() })
+    }
+
+    pub fn begin_inspect(&self, filter: InspectFilter) -> Result<MemoryInspect> {
+        self.check_open()?;
+        Ok(self.store.begin_inspect(filter))
+    }
+
+    pub fn inspect_step(&self, job: &mut MemoryInspect, budget: Duration) -> Result<bool> {
+        self.check_open()?;
+        Ok(self.store.inspect_step(job, budget))
+    }
+
+    pub fn set_events_enabled(&self, on: bool) {
+        let mut local = self.local.borrow_mut();
+        local.events_enabled = on;
+        if !on {
+            local.events.clear();
+        }
+    }
+
+    pub fn take_events(&self) -> Vec<EventOut> {
+        std::mem::take(&mut self.local.borrow_mut().events)
+    }
+
+    pub fn close(&self) {
+        self.local.borrow_mut().closed = true;
+    }
+
+    /// From now on the store's time is `ms` (the guard's `clock` option read it).
+    pub fn set_now(&self, ms: f64) -> Result<()> {
+        if !(0.0..=8.64e15).contains(&ms) {
+            return Err(invalid(format!(
+                "clock() must return a time in ms since the epoch, not {ms}"
+            )));
+        }
+        self.store.clock().set(ms.floor() as i64);
+        Ok(())
+    }
+}
