@@ -6,6 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TaskGuard } from '../index.mjs'
 import helpers from './helpers.cjs'
+import redis from './redis-helpers.cjs'
 import { HeldRuns } from '../openclaw/index.mjs'
 
 const state = async (g, key) => (await g.inspect({ prefix: key })).guards.find((x) => x.key === key)
@@ -32,30 +33,31 @@ test('a heartbeat round extends every held run; a run healed away is dropped, no
   await g.close()
 })
 
-test('a release the store refused stays held and is retried on the next round', async () => {
-  const g = new TaskGuard()
-  let down = true
+test('a release the store refused stays held and is retried on the next round', redis.redisTest(), async (t) => {
+  // A real outage: the Redis server stops, and comes back from its AOF.
+  const server = await redis.startRedis({ aof: true })
+  let restarted
+  t.after(async () => {
+    await server.stop()
+    await restarted?.stop()
+  })
+  const g = await TaskGuard.open({ store: server.url, connectTimeoutMs: 300, commandTimeoutMs: 300 })
+  t.after(() => g.close())
   const errors = []
-  const held = new HeldRuns(
-    async () => {
-      if (down) throw Object.assign(new Error('store down'), { code: 'ERR_TASK_GUARD_STORE_UNAVAILABLE' })
-      return g
-    },
-    { heartbeatMs: 60_000, onError: (err) => errors.push(err.code) },
-  )
+  const held = new HeldRuns(() => g, { heartbeatMs: 60_000, onError: (err) => errors.push(err.code) })
   const run = await g.acquire('s::x')
   held.hold('x', run)
+  await server.stop()
   assert.equal(await held.release('x', 'failed', 'boom'), undefined)
   assert.deepEqual(errors, ['ERR_TASK_GUARD_STORE_UNAVAILABLE'])
   assert.equal(held.size, 1)
+  restarted = await redis.startRedis({ aof: true, port: server.port, dir: server.dir })
   assert.equal((await state(g, 's::x')).state, 'running')
-  down = false
   await held.beat()
   assert.equal(held.size, 0)
   const after = await state(g, 's::x')
   assert.equal(after.state, 'failed')
   assert.equal(after.error, 'boom')
-  await g.close()
 })
 
 test('work never reported ended: released by onExpire, or left to go stale', async () => {

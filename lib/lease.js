@@ -28,6 +28,14 @@ class Lease {
     this.healedFrom = healedFrom
   }
 
+  /**
+   * The lease of a run this process holds but did not acquire through `guard`
+   * (one adopted after a restart, as `inspect` lists it).
+   */
+  static adopt(guard, run) {
+    return new Lease(guard, run.key, run.runId, run.fencingToken, run.startedAt, run.expiresAt, run.attempt, run.owner ?? null, null)
+  }
+
   #st() {
     this.#state ??= { ended: false, released: null, releasedAs: null, controller: null }
     return this.#state

@@ -1,12 +1,15 @@
 'use strict'
 
 // Runs the plugin holds on behalf of OpenClaw work (a spawned child, a tool call,
-// a dispatched turn, a backgrounded command). OpenClaw gives no lease of its own, so
-// one timer keeps every held run alive; a run the store answers `lost` for (healed
+// a dispatched turn, a backgrounded command), each by its lease (lib/lease.js, the
+// one lease run() hands its task too). OpenClaw gives no lease of its own, so one
+// timer heartbeats every held lease; a lease the store answers `lost` for (healed
 // away, force-released) is dropped so it is never released over its successor.
 // Work whose end OpenClaw records but announces to no hook (a backgrounded exec)
 // carries a `probe`: asked at each round, and at once when OpenClaw hints that it
 // may have ended, it answers the release `{ status, error }` once the work is over.
+
+const { Lease } = require('../lib/lease')
 
 class HeldRuns {
   #getGuard
@@ -33,7 +36,11 @@ class HeldRuns {
    */
   hold(id, run, info = {}) {
     const { holdForMs, ...rest } = info
-    const entry = { key: run.key, runId: run.runId, startedAt: run.startedAt, ...rest }
+    // Its lease: the acquire's answer itself, or the one an earlier hold made (see #leaseOf).
+    const lease = run instanceof Lease ? run : (run.lease ?? null)
+    const entry = { key: run.key, runId: run.runId, startedAt: run.startedAt, ...rest, lease }
+    // A run adopted from the store (as inspect lists it) gets its lease when first needed.
+    if (lease === null) entry.adopted = run.adopted ?? run
     if (holdForMs !== undefined) entry.holdUntil = performance.now() + holdForMs
     this.#byId.set(id, entry)
     if (this.#timer === null) {
@@ -100,12 +107,18 @@ class HeldRuns {
     const held = this.take(id)
     if (held === undefined) return undefined
     try {
-      return await (await this.#getGuard()).release(held.key, held.runId, status, error ? { error } : undefined)
+      return await (await this.#leaseOf(held)).release(status, error ? { error } : undefined)
     } catch (err) {
       this.#onError(err, held)
       this.hold(id, held, { releasing: { status, error }, holdUntil: undefined })
       return undefined
     }
+  }
+
+  /** The held run's lease; for a run this process did not acquire (adopted after a restart), one made for it. */
+  async #leaseOf(held) {
+    held.lease ??= Lease.adopt(await this.#getGuard(), held.adopted)
+    return held.lease
   }
 
   /** Asks the probes of the held runs `which` selects now; releases those whose work is over. */
@@ -145,8 +158,9 @@ class HeldRuns {
           return
         }
         try {
-          const res = await (await this.#getGuard()).heartbeat(held.key, held.runId)
-          if (res.status !== 'extended' && this.#byId.get(id) === held) this.take(id)
+          const lease = await this.#leaseOf(held)
+          await lease.heartbeat()
+          if (!lease.held && this.#byId.get(id) === held) this.take(id)
         } catch (err) {
           this.#onError(err, held)
         }
