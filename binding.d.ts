@@ -71,22 +71,26 @@ export declare function guardHeartbeat(g: Handle, id: number, key: string, runId
 /** Durable store: keeps the process alive while answers are outstanding (`on`), or not. */
 export declare function guardHold(g: Handle, on: boolean): void
 
+/**
+ * A guard as `inspect` lists it, in its public shape (absent fields are null):
+ * the facade only parses `meta`.
+ */
 export interface GuardInfoOut {
   key: string
   state: string
   runId: string
   fencingToken: number
-  owner?: string
+  owner: string | null
   startedAt: number
   expiresAt: number
   attempt: number
   /** JSON text; the facade parses it. */
-  meta?: string
-  failedAt?: number
-  error?: string
-  approvedAt?: number
-  approvedBy?: string
-  reason?: string
+  meta: string | null
+  failedAt: number | null
+  error: string | null
+  approvedAt: number | null
+  approvedBy: string | null
+  reason: string | null
 }
 
 /**
@@ -130,10 +134,10 @@ export declare function guardTakeEvents(g: Handle): Array<EventOut>
 export interface InspectOut {
   now: number
   guards: Array<GuardInfoOut>
-  /** Absent when not asked for. */
-  counts?: CountsOut
-  /** The cursor of the next page, or absent at the end. */
-  next?: string
+  /** Null when not asked for. */
+  counts: CountsOut | null
+  /** The cursor of the next page, or null at the end. */
+  next: string | null
 }
 
 /** Options as the JS facade passes them: already type-checked there, range-checked here. */

@@ -37,7 +37,9 @@ pub struct CompletionOut {
     pub events: Vec<EventOut>,
 }
 
-#[napi(object)]
+/// A guard as `inspect` lists it, in its public shape (absent fields are null):
+/// the facade only parses `meta`.
+#[napi(object, use_nullable = true)]
 pub struct GuardInfoOut {
     pub key: String,
     pub state: String,
@@ -85,13 +87,13 @@ pub struct CountsOut {
     pub approved: f64,
 }
 
-#[napi(object)]
+#[napi(object, use_nullable = true)]
 pub struct InspectOut {
     pub now: f64,
     pub guards: Vec<GuardInfoOut>,
-    /// Absent when not asked for.
+    /// Null when not asked for.
     pub counts: Option<CountsOut>,
-    /// The cursor of the next page, or absent at the end.
+    /// The cursor of the next page, or null at the end.
     pub next: Option<String>,
 }
 

@@ -26,7 +26,7 @@ pub use ids::{Owner, RunId};
 pub use inspect::{view, Counts, GuardInfo, GuardState};
 pub use key::{storage_key, validate_key, validate_namespace, validate_run_id, validate_text};
 pub use limits::*;
-pub use policy::{OnStale, Policy};
+pub use policy::{purge_cutoff, OnStale, Policy};
 pub use record::{Approval, Ended, EndedHow, Failure, FailureCause, History, Phase, Record, Run};
 pub use reply::{
     AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunInfo,

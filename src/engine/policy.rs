@@ -25,3 +25,9 @@ impl Default for Policy {
         }
     }
 }
+
+/// The retention rule, for every store: an idle record last written at or
+/// before this time may be deleted (its history is past `retention_ms`).
+pub fn purge_cutoff(now: i64, retention_ms: u64) -> i64 {
+    now.saturating_sub(retention_ms.min(i64::MAX as u64) as i64)
+}

@@ -1,6 +1,7 @@
 use super::command::ReleaseStatus;
 use super::ids::{Owner, RunId};
 use super::limits::HISTORY_LEN;
+use super::policy::purge_cutoff;
 
 /// One granted execution of a key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,8 +134,7 @@ impl Record {
     /// An idle record whose history is older than the retention may be deleted:
     /// fencing stays monotonic without it (see `apply::next_fence`).
     pub fn is_purgeable(&self, now: i64, retention_ms: u64) -> bool {
-        matches!(self.phase, Phase::Idle)
-            && now.saturating_sub(self.updated_at) >= retention_ms as i64
+        matches!(self.phase, Phase::Idle) && self.updated_at <= purge_cutoff(now, retention_ms)
     }
 
     pub(crate) fn remember(&mut self, run_id: RunId, ended_at: i64, how: EndedHow) {

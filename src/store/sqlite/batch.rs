@@ -2,7 +2,7 @@
 
 use rusqlite::{named_params, params, Connection, OptionalExtension, TransactionBehavior};
 
-use crate::engine::{apply, Context, Counts, GuardState, Policy, Record};
+use crate::engine::{apply, purge_cutoff, Context, Counts, GuardState, Policy, Record};
 use crate::store::job::{Answer, Completion, Job, JobKind};
 use crate::store::{
     codec, matching, new_run_id, After, Clock, Executed, Inspection, Reading, StoreError,
@@ -225,7 +225,7 @@ fn counts_sql(prefix: bool, end: bool) -> String {
 /// Deletes idle records past retention, first raising the store's fence floor
 /// to their largest token so fences stay monotonic for those keys.
 fn purge_idle(tx: &rusqlite::Transaction, now: i64, retention_ms: u64) -> rusqlite::Result<()> {
-    let cutoff = now.saturating_sub(retention_ms.min(i64::MAX as u64) as i64);
+    let cutoff = purge_cutoff(now, retention_ms);
     tx.execute(
         "UPDATE meta SET value = max(value, coalesce((SELECT max(last_fence) FROM guards
              WHERE idle = 1 AND updated_at <= ?1), 0)) WHERE name = 'fence_floor'",
