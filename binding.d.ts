@@ -72,25 +72,26 @@ export declare function guardHeartbeat(g: Handle, id: number, key: string, runId
 export declare function guardHold(g: Handle, on: boolean): void
 
 /**
- * A guard as `inspect` lists it, in its public shape (absent fields are null):
- * the facade only parses `meta`.
+ * A guard as `inspect` lists it. Absent fields are left unset, not null:
+ * each property native code sets costs more than the facade building the
+ * public object (measured: null fields made a full paged walk ~35% slower).
  */
 export interface GuardInfoOut {
   key: string
   state: string
   runId: string
   fencingToken: number
-  owner: string | null
+  owner?: string
   startedAt: number
   expiresAt: number
   attempt: number
   /** JSON text; the facade parses it. */
-  meta: string | null
-  failedAt: number | null
-  error: string | null
-  approvedAt: number | null
-  approvedBy: string | null
-  reason: string | null
+  meta?: string
+  failedAt?: number
+  error?: string
+  approvedAt?: number
+  approvedBy?: string
+  reason?: string
 }
 
 /**

@@ -2,15 +2,25 @@
 // The public shapes of inspections and events, built from the native layer's.
 // Answers to commands are lib/answers.js's.
 
-/** An inspection: the native guards are in their public shape already, but for `meta` (JSON text). */
 function inspection(r) {
-  const guards = r.guards
-  for (let i = 0; i < guards.length; i++) {
-    const g = guards[i]
-    if (g.meta !== null) g.meta = JSON.parse(g.meta)
-  }
+  const guards = r.guards.map((g) => ({
+    key: g.key,
+    state: g.state,
+    runId: g.runId,
+    fencingToken: g.fencingToken,
+    owner: g.owner ?? null,
+    startedAt: g.startedAt,
+    expiresAt: g.expiresAt,
+    attempt: g.attempt,
+    meta: g.meta === undefined ? null : JSON.parse(g.meta),
+    failedAt: g.failedAt ?? null,
+    error: g.error ?? null,
+    approvedAt: g.approvedAt ?? null,
+    approvedBy: g.approvedBy ?? null,
+    reason: g.reason ?? null,
+  }))
   // No counts when none were asked for (a page walk of guards()).
-  return { now: r.now, guards, counts: r.counts, next: r.next }
+  return { now: r.now, guards, counts: r.counts ?? null, next: r.next ?? null }
 }
 
 /** A native event object as listeners see it (only the fields its type has). */
