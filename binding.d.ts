@@ -54,7 +54,7 @@ export interface EventOut {
  * Each command answers its reply's strings (joined) with its numbers in `out`
  * on the memory store, or nothing yet on a durable one (see module doc).
  */
-export declare function guardAcquire(g: Handle, id: number, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null): string | null
+export declare function guardAcquire(g: Handle, id: number, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null, fingerprint?: string | undefined | null): string | null
 
 export declare function guardApproveRetry(g: Handle, id: number, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): string | null
 

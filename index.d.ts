@@ -35,6 +35,14 @@ export type TaskGuardErrorCode = (typeof codes)[keyof typeof codes]
 /** `<sessionKey>::<taskName>`; throws `ERR_TASK_GUARD_INVALID_ARG` on an empty part or a `::` in the task name. */
 export declare function taskKey(sessionKey: string, taskName: string): string
 
+/**
+ * `'sha256:<64 hex digits>'`: the SHA-256 of `value`'s JSON with every object's keys in
+ * sorted order, so equal payloads fingerprint alike however they were built. Throws
+ * `ERR_TASK_GUARD_INVALID_ARG` for what JSON cannot hold (a cycle, a BigInt, a function,
+ * `undefined`).
+ */
+export declare function fingerprint(value: unknown): string
+
 /** Certificates for a Redis store over TLS (`rediss://`), as PEM text. */
 export interface TlsOptions {
   ca?: string | Uint8Array
@@ -135,8 +143,23 @@ export interface AwaitingApproval extends AsyncDisposable {
   attempt: number
 }
 
-export type AcquireResult = Acquired | AlreadyRunning | AwaitingApproval
-export type Conflict = AlreadyRunning | AwaitingApproval
+/**
+ * The key is held (running, or failed awaiting approval) by a run started with another
+ * payload's `fingerprint`: not a duplicate of it. Answered at once, also with `waitMs`.
+ */
+export interface PayloadMismatch extends AsyncDisposable {
+  status: 'payload_mismatch'
+  key: string
+  /** The run that holds the key. */
+  runId: string
+  /** The fingerprint this acquire gave. */
+  fingerprint: string
+  /** The fingerprint the holding run was started with. */
+  expected: string
+}
+
+export type AcquireResult = Acquired | AlreadyRunning | AwaitingApproval | PayloadMismatch
+export type Conflict = AlreadyRunning | AwaitingApproval | PayloadMismatch
 
 export interface AcquireOptions {
   owner?: string
@@ -148,6 +171,12 @@ export interface AcquireOptions {
   signal?: AbortSignal
   /** JSON-serialisable data kept with the run (at most 16 KiB as JSON); shown by inspect. */
   meta?: unknown
+  /**
+   * The payload's fingerprint (at most 256 UTF-8 bytes; {@link fingerprint} makes one): while
+   * a run started with another is running or failed awaiting approval, this acquire answers
+   * `payload_mismatch` instead of a conflict. Without one on either side, no check.
+   */
+  fingerprint?: string
 }
 
 export type ReleaseStatus = 'succeeded' | 'failed' | 'cancelled'
@@ -280,7 +309,7 @@ export interface Completed<T> {
 
 export type GuardEvent =
   | { type: 'acquired' | 'approved'; key: string; runId: string; at: number }
-  | { type: 'conflict'; key: string; runId: string; at: number; status: 'already_running' | 'awaiting_approval' }
+  | { type: 'conflict'; key: string; runId: string; at: number; status: 'already_running' | 'awaiting_approval' | 'payload_mismatch' }
   | { type: 'released'; key: string; runId: string; at: number; releaseStatus: 'succeeded' | 'cancelled' | 'forced' }
   | { type: 'failed'; key: string; runId: string; at: number; cause: 'released' | 'stale' }
   | { type: 'healed'; key: string; runId: string; at: number; healedBy: string }
@@ -299,7 +328,9 @@ export declare class TaskGuard {
   readonly owner: string
   readonly closed: boolean
   /** May I start `key` now? A conflict is an answer, not an error. */
-  acquire(key: string, options?: AcquireOptions): Promise<AcquireResult>
+  acquire(key: string, options?: AcquireOptions & { fingerprint?: undefined }): Promise<Acquired | AlreadyRunning | AwaitingApproval>
+  /** With a `fingerprint`, a run of another payload holding the key is answered `payload_mismatch`. */
+  acquire(key: string, options: AcquireOptions): Promise<AcquireResult>
   /**
    * Ends `runId` (as acquire returned it: a UUID v7; anything else rejects
    * `ERR_TASK_GUARD_INVALID_ARG`) by outcome; `'failed'` blocks the key until
@@ -319,7 +350,9 @@ export declare class TaskGuard {
    */
   guards(options?: GuardsOptions): AsyncGenerator<GuardInfo, void, undefined>
   /** Acquires, calls `fn(lease)` with heartbeats, releases by outcome (rethrowing fn's error); a conflict is returned without calling `fn`. */
-  run<T>(key: string, fn: (lease: Lease) => T | Promise<T>, options?: RunOptions): Promise<Completed<T> | Conflict>
+  run<T>(key: string, fn: (lease: Lease) => T | Promise<T>, options?: RunOptions & { fingerprint?: undefined }): Promise<Completed<T> | AlreadyRunning | AwaitingApproval>
+  /** With a `fingerprint`, a run of another payload holding the key is answered `payload_mismatch`. */
+  run<T>(key: string, fn: (lease: Lease) => T | Promise<T>, options: RunOptions): Promise<Completed<T> | Conflict>
   /** Subscribes to guard events; returns the unsubscribe function. Listeners never keep the process alive. */
   onEvent(listener: (event: GuardEvent) => void): () => void
   /**

@@ -2,6 +2,7 @@
 
 const { TaskGuard } = require('./lib/guard')
 const { taskKey } = require('./lib/task-key')
+const { fingerprint } = require('./lib/fingerprint')
 const { codes } = require('./lib/errors')
 
-module.exports = { TaskGuard, taskKey, codes }
+module.exports = { TaskGuard, taskKey, codes, fingerprint }

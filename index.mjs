@@ -1,4 +1,4 @@
 import cjs from './index.js'
 
-export const { TaskGuard, taskKey, codes } = cjs
+export const { TaskGuard, taskKey, codes, fingerprint } = cjs
 export default cjs

@@ -4,6 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { fingerprint } from '../index.mjs'
 
 const NOT_A_RUN = '0189f7a2-3b4c-7d5e-8f60-123456789abc'
 
@@ -111,6 +112,25 @@ export function conformance(label, opts, open) {
       ['acquired', 'k', null],
       ['released', 'k', 'succeeded'],
     ])
+    await g.close()
+  })
+
+  test(`${label}: a different payload is told apart from a duplicate, while running and while failed`, opts, async () => {
+    const g = await open()
+    const a = fingerprint({ report: 'weekly', week: 47 })
+    const b = fingerprint({ report: 'weekly', week: 48 })
+    const first = await g.acquire('k', { fingerprint: a })
+    assert.equal((await g.acquire('k', { fingerprint: a })).status, 'already_running')
+    assert.equal((await g.acquire('k')).status, 'already_running', 'no fingerprint: no evidence either way')
+    const other = await g.acquire('k', { fingerprint: b, waitMs: 5_000 })
+    assert.deepEqual({ ...other }, { status: 'payload_mismatch', key: 'k', runId: first.runId, fingerprint: b, expected: a })
+    await g.release('k', first.runId, 'failed', { error: 'x' })
+    assert.equal((await g.acquire('k', { fingerprint: b })).status, 'payload_mismatch')
+    assert.equal((await g.acquire('k', { fingerprint: a })).status, 'awaiting_approval')
+    await g.approveRetry('k')
+    const next = await g.acquire('k', { fingerprint: b })
+    assert.equal(next.status, 'acquired', 'an approved retry may carry another payload')
+    assert.equal((await g.acquire('k', { fingerprint: a })).expected, b)
     await g.close()
   })
 }

@@ -28,13 +28,15 @@ const {
   healedRunIdLength: HEALED_RUN_ID_LENGTH,
   healedOwnerLength: HEALED_OWNER_LENGTH,
   errorLength: ERROR_LENGTH,
+  fingerprintLength: FINGERPRINT_LENGTH,
+  expectedLength: EXPECTED_LENGTH,
 } = SLOT
 
 /** How many numbers an answer's slots hold. */
 const SLOTS = contract.answerSlots.length
 
 // Status indexes, as contract.json lists them.
-const [ACQUIRED, ALREADY_RUNNING, AWAITING_APPROVAL, RELEASED, , , , NOT_RUNNING, EXTENDED, APPROVED, NOT_FAILED] = STATUSES.map((_, i) => i)
+const [ACQUIRED, ALREADY_RUNNING, AWAITING_APPROVAL, RELEASED, , , , NOT_RUNNING, EXTENDED, APPROVED, NOT_FAILED, PAYLOAD_MISMATCH] = STATUSES.map((_, i) => i)
 
 /**
  * The string of `slot` in `text`, the strings before it being `skip` long; null
@@ -97,6 +99,17 @@ function decode(key, runId, owner, text, n, guard) {
         failedAt: n[AT],
         error: cut(text, n, skip, ERROR_LENGTH),
         attempt: n[ATTEMPT],
+      })
+    }
+    case PAYLOAD_MISMATCH: {
+      // Strings in the encoder's order: the run id, then (no owner, heal or error) the two fingerprints.
+      const skip = len(n, RUN_ID_LENGTH) + len(n, OWNER_LENGTH) + len(n, HEALED_RUN_ID_LENGTH) + len(n, HEALED_OWNER_LENGTH) + len(n, ERROR_LENGTH)
+      return Object.assign(new Refusal(), {
+        status,
+        key,
+        runId: cut(text, n, 0, RUN_ID_LENGTH),
+        fingerprint: cut(text, n, skip, FINGERPRINT_LENGTH),
+        expected: cut(text, n, skip + len(n, FINGERPRINT_LENGTH), EXPECTED_LENGTH),
       })
     }
     case RELEASED:

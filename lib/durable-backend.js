@@ -99,8 +99,8 @@ class DurableBackend {
 
   setEventsEnabled() {}
 
-  acquire(key, owner, ttlMs, meta, quiet) {
-    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.guardAcquire(this.#handle, id, key, owner, ttlMs, meta), quiet)
+  acquire(key, owner, ttlMs, meta, fingerprint, quiet) {
+    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.guardAcquire(this.#handle, id, key, owner, ttlMs, meta, fingerprint), quiet)
   }
 
   release(key, runId, statusIndex, error) {

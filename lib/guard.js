@@ -178,11 +178,11 @@ class TaskGuard {
     this.#open()
     v.string('key', key)
     const o = v.options('acquire options', options, ACQUIRE_OPTIONS)
-    let args = [this.#owner, undefined, undefined]
+    let args = [this.#owner, undefined, undefined, undefined]
     let waitMs = 0
     let signal
     if (o !== undefined) {
-      args = [v.optionalString('owner', o.owner) ?? this.#owner, v.duration('ttlMs', o.ttlMs, 1), v.meta(o.meta)]
+      args = [v.optionalString('owner', o.owner) ?? this.#owner, v.duration('ttlMs', o.ttlMs, 1), v.meta(o.meta), v.optionalString('fingerprint', o.fingerprint)]
       waitMs = v.duration('waitMs', o.waitMs, 0) ?? 0
       signal = v.signal('signal', o.signal)
       if (signal?.aborted) throw abortError(signal)
@@ -288,7 +288,7 @@ class TaskGuard {
     const o = v.options('run options', options, RUN_OPTIONS) ?? {}
     const heartbeatMs = v.duration('heartbeatMs', o.heartbeatMs, 1)
     const acquireOptions = {}
-    for (const k of ['owner', 'ttlMs', 'waitMs', 'signal', 'meta']) {
+    for (const k of ['owner', 'ttlMs', 'waitMs', 'signal', 'meta', 'fingerprint']) {
       if (o[k] !== undefined) acquireOptions[k] = o[k]
     }
     const r = await this.acquire(key, acquireOptions)

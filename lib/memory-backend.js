@@ -77,11 +77,11 @@ class MemoryBackend {
     return answer
   }
 
-  acquire(key, owner, ttlMs, meta) {
+  acquire(key, owner, ttlMs, meta, fingerprint) {
     this.#before()
     let text
     try {
-      text = native.guardAcquire(this.#handle, 0, key, owner, ttlMs, meta)
+      text = native.guardAcquire(this.#handle, 0, key, owner, ttlMs, meta, fingerprint)
     } catch (err) {
       throw fromNative(err)
     }

@@ -23,6 +23,7 @@ pub const NOT_RUNNING: f64 = 7.0;
 pub const EXTENDED: f64 = 8.0;
 pub const APPROVED: f64 = 9.0;
 pub const NOT_FAILED: f64 = 10.0;
+pub const PAYLOAD_MISMATCH: f64 = 11.0;
 
 /// Slots, in `contract.json`'s `answerSlots` order.
 pub const STATUS: usize = 0;
@@ -45,7 +46,9 @@ pub const OWNER_LENGTH: usize = 14;
 pub const HEALED_RUN_ID_LENGTH: usize = 15;
 pub const HEALED_OWNER_LENGTH: usize = 16;
 pub const ERROR_LENGTH: usize = 17;
-pub const SLOTS: usize = 18;
+pub const FINGERPRINT_LENGTH: usize = 18;
+pub const EXPECTED_LENGTH: usize = 19;
+pub const SLOTS: usize = 20;
 
 /// The strings of an answer, joined, with their lengths written to `out`.
 struct Text<'a> {
@@ -111,6 +114,8 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<
         HEALED_RUN_ID_LENGTH,
         HEALED_OWNER_LENGTH,
         ERROR_LENGTH,
+        FINGERPRINT_LENGTH,
+        EXPECTED_LENGTH,
     ] {
         out[slot] = -1.0;
     }
@@ -183,6 +188,16 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<
             APPROVED
         }
         Reply::ApproveRetry(ApproveReply::NotFailed) => NOT_FAILED,
+        Reply::Acquire(AcquireReply::PayloadMismatch {
+            run_id,
+            fingerprint,
+            expected,
+        }) => {
+            t.run_id(RUN_ID_LENGTH, run_id);
+            t.put(FINGERPRINT_LENGTH, Some(fingerprint));
+            t.put(EXPECTED_LENGTH, Some(expected));
+            PAYLOAD_MISMATCH
+        }
     };
     t.out[STATUS] = status;
     (!t.text.is_empty()).then_some(t.text)
@@ -218,10 +233,11 @@ mod tests {
             (EXTENDED, "extended"),
             (APPROVED, "approved"),
             (NOT_FAILED, "not_failed"),
+            (PAYLOAD_MISMATCH, "payload_mismatch"),
         ] {
             assert_eq!(statuses[i as usize], name);
         }
-        assert_eq!(statuses.len(), 11);
+        assert_eq!(statuses.len(), 12);
         let slots = contract_list("answerSlots");
         for (i, name) in [
             (STATUS, "status"),
@@ -242,6 +258,8 @@ mod tests {
             (HEALED_RUN_ID_LENGTH, "healedRunIdLength"),
             (HEALED_OWNER_LENGTH, "healedOwnerLength"),
             (ERROR_LENGTH, "errorLength"),
+            (FINGERPRINT_LENGTH, "fingerprintLength"),
+            (EXPECTED_LENGTH, "expectedLength"),
         ] {
             assert_eq!(slots[i], name);
         }

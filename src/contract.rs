@@ -25,7 +25,8 @@ fn option(kind: &str, name: &str, what: &str) -> serde_json::Value {
 mod tests {
     use super::*;
     use crate::engine::{
-        DEFAULT_MAX_KEY_BYTES, DEFAULT_RETENTION_MS, DEFAULT_TTL_MS, MAX_MAX_KEY_BYTES, MAX_TTL_MS,
+        DEFAULT_MAX_KEY_BYTES, DEFAULT_RETENTION_MS, DEFAULT_TTL_MS, MAX_FINGERPRINT_BYTES,
+        MAX_MAX_KEY_BYTES, MAX_TTL_MS,
     };
     use crate::store::redis::{DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS};
     use crate::store::{DEFAULT_PAGE, MAX_PAGE};
@@ -56,6 +57,10 @@ mod tests {
         );
         assert_eq!(n("inspect", "limit", "default"), DEFAULT_PAGE as u64);
         assert_eq!(n("inspect", "limit", "max"), MAX_PAGE as u64);
+        assert_eq!(
+            n("acquire", "fingerprint", "maxBytes"),
+            MAX_FINGERPRINT_BYTES as u64
+        );
         assert_eq!(
             option("open", "onStale", "values"),
             serde_json::json!(["heal", "fail"])

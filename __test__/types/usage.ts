@@ -1,6 +1,6 @@
 // Compiled by `npm run test:types` (tsc --noEmit): the published types must
 // accept real usage and reject misuse (each @ts-expect-error must be an error).
-import { TaskGuard, taskKey, codes, type AcquireResult, type GuardEvent, type Inspection } from 'task-guard'
+import { TaskGuard, taskKey, codes, fingerprint, type AcquireResult, type GuardEvent, type Inspection } from 'task-guard'
 
 async function main(): Promise<void> {
   const guard = await TaskGuard.open({ store: 'memory:', defaultTtlMs: 600_000, onStale: 'fail' })
@@ -74,3 +74,13 @@ async function main(): Promise<void> {
 }
 
 void main()
+
+async function fingerprints(guard: TaskGuard) {
+  const r = await guard.acquire('k', { fingerprint: fingerprint({ n: 1 }) })
+  if (r.status === 'payload_mismatch') {
+    const expected: string = r.expected
+    console.log(expected, r.fingerprint, r.runId)
+  }
+  // @ts-expect-error a fingerprint is a string (fingerprint() makes one)
+  await guard.acquire('k', { fingerprint: { n: 1 } })
+}

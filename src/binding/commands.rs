@@ -5,8 +5,8 @@ use super::errors::{invalid, Result};
 use super::options::{duration, ttl, Settings};
 use crate::engine::{
     storage_key, validate_key, validate_run_id, validate_text, Acquire, ApproveRetry, Command,
-    ForceRelease, GuardState, Heartbeat, Owner, Release, ReleaseStatus, RunId, MAX_META_BYTES,
-    MAX_OWNER_BYTES, MAX_REASON_BYTES,
+    ForceRelease, GuardState, Heartbeat, Owner, Release, ReleaseStatus, RunId,
+    MAX_FINGERPRINT_BYTES, MAX_META_BYTES, MAX_OWNER_BYTES, MAX_REASON_BYTES,
 };
 use crate::store::{InspectFilter, DEFAULT_PAGE, MAX_PAGE};
 
@@ -21,6 +21,7 @@ pub fn acquire(
     owner: Option<String>,
     ttl_ms: Option<f64>,
     meta: Option<String>,
+    fingerprint: Option<String>,
     owner_of: impl FnOnce(String) -> Owner,
 ) -> Result<Command> {
     let ttl_ms = ttl("ttlMs", ttl_ms)?;
@@ -30,10 +31,14 @@ pub fn acquire(
     if let Some(m) = &meta {
         validate_text("meta (as JSON)", m, MAX_META_BYTES)?;
     }
+    if let Some(f) = &fingerprint {
+        validate_text("fingerprint", f, MAX_FINGERPRINT_BYTES)?;
+    }
     Ok(Command::Acquire(Acquire {
         owner: owner.map(owner_of),
         ttl_ms,
         meta,
+        fingerprint,
     }))
 }
 

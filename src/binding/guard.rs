@@ -104,9 +104,10 @@ pub fn guard_acquire(
     owner: Option<String>,
     ttl_ms: Option<f64>,
     meta: Option<String>,
+    fingerprint: Option<String>,
 ) -> Result<Option<String>> {
     guarded(|| {
-        let cmd = commands::acquire(owner, ttl_ms, meta, |o| g.owner(o))?;
+        let cmd = commands::acquire(owner, ttl_ms, meta, fingerprint, |o| g.owner(o))?;
         g.command(id, &key, cmd)
     })
 }

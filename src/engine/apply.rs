@@ -4,7 +4,7 @@ use super::command::{
 use super::ids::RunId;
 use super::limits::MAX_ERROR_BYTES;
 use super::policy::{OnStale, Policy};
-use super::record::{Approval, EndedHow, Failure, FailureCause, Phase, Record, Run};
+use super::record::{Approval, EndedHow, Failure, FailureCause, Given, Phase, Record, Run};
 use super::reply::{
     AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunInfo,
 };
@@ -71,7 +71,9 @@ fn acquire(rec: &mut Record, cmd: Acquire, ctx: &mut Context) -> (AcquireReply, 
     match &rec.phase {
         Phase::Idle => (grant(rec, cmd, 1, None, ctx), true),
         Phase::Running(run) if !run.is_expired(now) => {
-            (AcquireReply::AlreadyRunning(RunInfo::from(run)), false)
+            let reply = mismatch(run, &cmd)
+                .unwrap_or_else(|| AcquireReply::AlreadyRunning(RunInfo::from(run)));
+            (reply, false)
         }
         Phase::Running(run) => match ctx.policy.on_stale {
             OnStale::Heal => {
@@ -85,7 +87,10 @@ fn acquire(rec: &mut Record, cmd: Acquire, ctx: &mut Context) -> (AcquireReply, 
                 (awaiting(f, true), true)
             }
         },
-        Phase::Failed(f) => (awaiting(f, false), false),
+        Phase::Failed(f) => (
+            mismatch(&f.run, &cmd).unwrap_or_else(|| awaiting(f, false)),
+            false,
+        ),
         Phase::Approved(f, _) => {
             let how = match f.cause {
                 FailureCause::Released => EndedHow::Released(ReleaseStatus::Failed),
@@ -115,7 +120,10 @@ fn grant(
         ttl_ms,
         owner: cmd.owner,
         attempt,
-        meta: cmd.meta.map(String::into_boxed_str),
+        given: Given::of(
+            cmd.meta.map(String::into_boxed_str),
+            cmd.fingerprint.map(String::into_boxed_str),
+        ),
     };
     let summary = RunInfo::from(&run);
     rec.last_fence = fencing_token;
@@ -124,6 +132,17 @@ fn grant(
         run: summary,
         healed_from,
     }
+}
+
+/// A different payload for the same task while `run` holds the key: told
+/// apart from a duplicate. Either side without a fingerprint is no evidence.
+fn mismatch(run: &Run, cmd: &Acquire) -> Option<AcquireReply> {
+    let (expected, given) = (run.fingerprint()?, cmd.fingerprint.as_deref()?);
+    (expected != given).then(|| AcquireReply::PayloadMismatch {
+        run_id: run.run_id.clone(),
+        fingerprint: given.to_owned(),
+        expected: expected.to_owned(),
+    })
 }
 
 fn awaiting(f: &Failure, newly_failed: bool) -> AcquireReply {

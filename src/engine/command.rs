@@ -26,6 +26,9 @@ pub struct Acquire {
     /// `None`: the policy's default.
     pub ttl_ms: Option<u64>,
     pub meta: Option<String>,
+    /// What the caller's payload hashes to: a run started with one answers a
+    /// different one with `PayloadMismatch`, not a plain conflict.
+    pub fingerprint: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -59,6 +59,9 @@ pub fn events_of(reply: &Reply) -> Vec<Event> {
         Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
             vec![event(Conflict, &run.run_id, Some("already_running"))]
         }
+        Reply::Acquire(AcquireReply::PayloadMismatch { run_id, .. }) => {
+            vec![event(Conflict, run_id, Some("payload_mismatch"))]
+        }
         Reply::Acquire(AcquireReply::AwaitingApproval {
             failed_run_id,
             newly_failed,

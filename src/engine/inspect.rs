@@ -68,7 +68,7 @@ pub fn view(rec: &Record, now: i64) -> Option<GuardInfo> {
         started_at: run.started_at,
         expires_at: run.expires_at,
         attempt: run.attempt,
-        meta: run.meta.as_deref().map(str::to_owned),
+        meta: run.meta().map(str::to_owned),
         failed_at: failure.map(|f| f.failed_at),
         error: failure.and_then(|f| f.error.clone()),
         approved_at: approval.map(|a| a.approved_at),

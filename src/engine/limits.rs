@@ -10,6 +10,8 @@ pub const DEFAULT_TTL_MS: u64 = 600_000;
 pub const DEFAULT_RETENTION_MS: u64 = 7 * 24 * 3_600_000;
 pub const MAX_OWNER_BYTES: usize = 256;
 pub const MAX_META_BYTES: usize = 16 * 1024;
+/// A payload's fingerprint: a hash, not the payload (`fingerprint()` gives 71 bytes).
+pub const MAX_FINGERPRINT_BYTES: usize = 256;
 /// Error texts come from thrown exceptions of arbitrary size; they are cut, not refused,
 /// because refusing would lose the failure itself.
 pub const MAX_ERROR_BYTES: usize = 4 * 1024;

@@ -27,7 +27,9 @@ pub use inspect::{view, Counts, GuardInfo, GuardState};
 pub use key::{storage_key, validate_key, validate_namespace, validate_run_id, validate_text};
 pub use limits::*;
 pub use policy::{purge_cutoff, OnStale, Policy};
-pub use record::{Approval, Ended, EndedHow, Failure, FailureCause, History, Phase, Record, Run};
+pub use record::{
+    Approval, Ended, EndedHow, Failure, FailureCause, Given, History, Phase, Record, Run,
+};
 pub use reply::{
     AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunInfo,
 };

@@ -52,7 +52,7 @@ proptest! {
             match op {
                 Op::Tick(d) => { now += d; continue; }
                 Op::Acquire { ttl } => {
-                    let cmd = Command::Acquire(Acquire { owner: None, ttl_ms: Some(ttl), meta: None });
+                    let cmd = Command::Acquire(Acquire { owner: None, ttl_ms: Some(ttl), meta: None, fingerprint: None });
                     let a = apply(&mut rec, cmd, &mut ctx);
                     let Reply::Acquire(r) = a.reply else { panic!() };
                     let stale_live = m.live.as_ref().map(|(_, exp)| now >= *exp);
@@ -73,6 +73,9 @@ proptest! {
                             m.failed = None;
                             m.approved = false;
                             granted.push(run.run_id);
+                        }
+                        AcquireReply::PayloadMismatch { .. } => {
+                            prop_assert!(false, "no fingerprints here, so no mismatch");
                         }
                         AcquireReply::AlreadyRunning(run) => {
                             prop_assert_eq!(stale_live, Some(false));

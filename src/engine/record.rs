@@ -13,11 +13,36 @@ pub struct Run {
     pub ttl_ms: u64,
     pub owner: Option<Owner>,
     pub attempt: u32,
+    /// What the caller gave beyond the key, if anything: most runs carry
+    /// nothing, and then this is one null pointer (a million records in a memory store).
+    pub given: Option<Box<Given>>,
+}
+
+/// A run's caller-given extras.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Given {
     /// Caller's JSON, kept verbatim: the engine never looks inside.
     pub meta: Option<Box<str>>,
+    /// The payload's fingerprint the run was started with.
+    pub fingerprint: Option<Box<str>>,
+}
+
+impl Given {
+    /// `None` when there is nothing to keep.
+    pub fn of(meta: Option<Box<str>>, fingerprint: Option<Box<str>>) -> Option<Box<Given>> {
+        (meta.is_some() || fingerprint.is_some()).then(|| Box::new(Given { meta, fingerprint }))
+    }
 }
 
 impl Run {
+    pub fn meta(&self) -> Option<&str> {
+        self.given.as_ref()?.meta.as_deref()
+    }
+
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.given.as_ref()?.fingerprint.as_deref()
+    }
+
     pub fn is_expired(&self, now: i64) -> bool {
         now >= self.expires_at
     }

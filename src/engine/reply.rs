@@ -41,6 +41,13 @@ pub enum AcquireReply {
         /// The failure was recorded by this very acquire (a stale run under `onStale: 'fail'`).
         newly_failed: bool,
     },
+    /// The key is held (running, or failed awaiting approval) by a run started
+    /// with another payload: not a duplicate of it.
+    PayloadMismatch {
+        run_id: RunId,
+        fingerprint: String,
+        expected: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -123,6 +130,7 @@ impl Reply {
             }
             Reply::Acquire(AcquireReply::AlreadyRunning(run)) => run.shift_times(by),
             Reply::Acquire(AcquireReply::AwaitingApproval { failed_at, .. }) => *failed_at += by,
+            Reply::Acquire(AcquireReply::PayloadMismatch { .. }) => {}
             Reply::Release(ReleaseReply::Released { ended_at, .. }) => *ended_at += by,
             Reply::Heartbeat(HeartbeatReply::Extended { expires_at }) => *expires_at += by,
             Reply::ApproveRetry(ApproveReply::Approved { approved_at, .. }) => *approved_at += by,

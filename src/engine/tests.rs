@@ -53,6 +53,7 @@ impl Harness {
                 owner: Some("w".into()),
                 ttl_ms: Some(ttl),
                 meta: None,
+                fingerprint: None,
             }))
             .0
         {
@@ -125,6 +126,7 @@ fn acquire_uses_policy_default_ttl() {
             owner: None,
             ttl_ms: None,
             meta: None,
+            fingerprint: None,
         }))
         .0;
     let Reply::Acquire(AcquireReply::Acquired { run, .. }) = r else {
@@ -142,6 +144,7 @@ fn second_acquire_answers_already_running_and_writes_nothing() {
         owner: Some("x".into()),
         ttl_ms: None,
         meta: None,
+        fingerprint: None,
     }));
     assert!(!changed);
     assert_eq!(r, Reply::Acquire(AcquireReply::AlreadyRunning(first)));
@@ -587,6 +590,7 @@ fn events_follow_replies() {
         owner: None,
         ttl_ms: None,
         meta: None,
+        fingerprint: None,
     }));
     let kinds: Vec<_> = events_of(&r)
         .into_iter()
@@ -603,6 +607,7 @@ fn events_follow_replies() {
         owner: None,
         ttl_ms: None,
         meta: None,
+        fingerprint: None,
     }));
     assert_eq!(events_of(&r)[0].kind, EventKind::Conflict);
     let rel = h.release("run-2", ReleaseStatus::Failed);
@@ -645,6 +650,7 @@ fn the_engine_says_who_may_try_again_and_when() {
         owner: None,
         ttl_ms: None,
         meta: None,
+        fingerprint: None,
     }));
     assert_eq!(conflict.retry_in_ms(h.now), Some(300));
     assert_eq!(
@@ -663,6 +669,7 @@ fn the_engine_says_who_may_try_again_and_when() {
         owner: None,
         ttl_ms: None,
         meta: None,
+        fingerprint: None,
     }));
     assert_eq!(
         blocked.retry_in_ms(h.now),
@@ -674,4 +681,67 @@ fn the_engine_says_who_may_try_again_and_when() {
         reason: None,
     }));
     assert!(approved.lets_waiters_in());
+}
+
+fn acquire_with(fingerprint: Option<&str>) -> Command {
+    Command::Acquire(Acquire {
+        owner: None,
+        ttl_ms: Some(500),
+        meta: None,
+        fingerprint: fingerprint.map(str::to_owned),
+    })
+}
+
+#[test]
+fn a_different_payload_is_told_apart_from_a_duplicate() {
+    let mut h = Harness::new();
+    let (granted, _) = h.run(acquire_with(Some("sha256:a")));
+    let Reply::Acquire(AcquireReply::Acquired { run, .. }) = granted else {
+        panic!("{granted:?}")
+    };
+    // The same payload, or one without a fingerprint: a duplicate.
+    for same in [Some("sha256:a"), None] {
+        assert!(matches!(
+            h.run(acquire_with(same)).0,
+            Reply::Acquire(AcquireReply::AlreadyRunning(_))
+        ));
+    }
+    let (other, changed) = h.run(acquire_with(Some("sha256:b")));
+    assert_eq!(
+        other,
+        Reply::Acquire(AcquireReply::PayloadMismatch {
+            run_id: run.run_id.clone(),
+            fingerprint: "sha256:b".into(),
+            expected: "sha256:a".into(),
+        })
+    );
+    assert!(!changed);
+    assert_eq!(
+        events_of(&other)[0].detail.as_deref(),
+        Some("payload_mismatch")
+    );
+    assert_eq!(
+        other.retry_in_ms(h.now),
+        None,
+        "a waiter does not wait on a mismatch"
+    );
+    // Failed awaiting approval: still that payload's.
+    h.release(&run.run_id, ReleaseStatus::Failed);
+    assert!(matches!(
+        h.run(acquire_with(Some("sha256:b"))).0,
+        Reply::Acquire(AcquireReply::PayloadMismatch { .. })
+    ));
+    assert!(matches!(
+        h.run(acquire_with(Some("sha256:a"))).0,
+        Reply::Acquire(AcquireReply::AwaitingApproval { .. })
+    ));
+    // Approved: the next attempt may carry any payload.
+    h.run(Command::ApproveRetry(ApproveRetry {
+        approved_by: None,
+        reason: None,
+    }));
+    assert!(matches!(
+        h.run(acquire_with(Some("sha256:b"))).0,
+        Reply::Acquire(AcquireReply::Acquired { .. })
+    ));
 }

@@ -122,6 +122,7 @@ fn acquire(ttl_ms: u64) -> Command {
         owner: Some("alice".into()),
         ttl_ms: Some(ttl_ms),
         meta: Some(r#"{"n":1}"#.into()),
+        fingerprint: None,
     })
 }
 

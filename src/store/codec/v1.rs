@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    Approval, Ended, EndedHow, Failure, FailureCause, Owner, Phase, Record, ReleaseStatus, Run,
-    RunId,
+    Approval, Ended, EndedHow, Failure, FailureCause, Given, Owner, Phase, Record, ReleaseStatus,
+    Run, RunId,
 };
 
 #[derive(Serialize, Deserialize)]
@@ -52,6 +52,10 @@ struct StoredRun {
     owner: Option<String>,
     attempt: u32,
     meta: Option<String>,
+    /// Added in 0.2 without a new version: readers that predate it ignore it
+    /// (they answer a different payload as a duplicate, as they always did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -149,7 +153,8 @@ impl From<&Run> for StoredRun {
             ttl_ms: r.ttl_ms,
             owner: r.owner.as_ref().map(|o| o.as_str().to_owned()),
             attempt: r.attempt,
-            meta: r.meta.as_deref().map(str::to_owned),
+            meta: r.meta().map(str::to_owned),
+            fingerprint: r.fingerprint().map(str::to_owned),
         }
     }
 }
@@ -164,7 +169,10 @@ impl From<StoredRun> for Run {
             ttl_ms: r.ttl_ms,
             owner: r.owner.map(Owner::from),
             attempt: r.attempt,
-            meta: r.meta.map(String::into_boxed_str),
+            given: Given::of(
+                r.meta.map(String::into_boxed_str),
+                r.fingerprint.map(String::into_boxed_str),
+            ),
         }
     }
 }

@@ -11,6 +11,7 @@ fn acquire_for(s: &MemoryStore, key: &str, ttl_ms: u64) -> AcquireReply {
         owner: Some(s.owner("w".into())),
         ttl_ms: Some(ttl_ms),
         meta: None,
+        fingerprint: None,
     });
     match s.execute(key, cmd, &Policy::default()).unwrap().reply {
         Reply::Acquire(r) => r,

@@ -44,6 +44,7 @@ fn acquire_job(id: u32) -> Job {
         owner: None,
         ttl_ms: Some(60_000),
         meta: None,
+        fingerprint: None,
     });
     Job {
         id,
