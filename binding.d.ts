@@ -112,6 +112,12 @@ export declare function guardInspectResult(job: ExternalObject<InspectJob>): Ins
 export declare function guardInspectStep(g: Handle, job: ExternalObject<InspectJob>, budgetMs: number): boolean
 
 /**
+ * This guard's metrics as Prometheus text; `counts`: the store's guards by
+ * state, for the gauges (from an inspection the facade made just before).
+ */
+export declare function guardMetrics(g: Handle, counts?: CountsOut | undefined | null): string
+
+/**
  * A memory store needs `out` (its answers' numbers); a durable one `onDone`
  * (its completions).
  */

@@ -846,6 +846,7 @@ module.exports.guardInspect = nativeBinding.guardInspect
 module.exports.guardInspectBegin = nativeBinding.guardInspectBegin
 module.exports.guardInspectResult = nativeBinding.guardInspectResult
 module.exports.guardInspectStep = nativeBinding.guardInspectStep
+module.exports.guardMetrics = nativeBinding.guardMetrics
 module.exports.guardOpen = nativeBinding.guardOpen
 module.exports.guardRelease = nativeBinding.guardRelease
 module.exports.guardSetEventsEnabled = nativeBinding.guardSetEventsEnabled

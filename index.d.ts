@@ -328,6 +328,15 @@ export declare class TaskGuard {
   readonly owner: string
   readonly closed: boolean
   /** May I start `key` now? A conflict is an answer, not an error. */
+  /**
+   * Prometheus text exposition (format 0.0.4) of this guard's metrics: counters
+   * `task_guard_acquires_total{answer}`, `task_guard_releases_total{status}`,
+   * `task_guard_heals_total`, `task_guard_approvals_total`, `task_guard_failures_total{cause}`
+   * (answers this guard's store gave; a waiting acquire's retries included), the histogram
+   * `task_guard_run_duration_seconds` of released runs, and the gauge
+   * `task_guard_guards{state}` of the store's guards now.
+   */
+  metrics(): Promise<string>
   acquire(key: string, options?: AcquireOptions & { fingerprint?: undefined }): Promise<Acquired | AlreadyRunning | AwaitingApproval>
   /** With a `fingerprint`, a run of another payload holding the key is answered `payload_mismatch`. */
   acquire(key: string, options: AcquireOptions): Promise<AcquireResult>

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { TaskGuard } from '../index.mjs'
 import helpers from './sqlite-helpers.cjs'
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 
 const BIN = new URL('../bin/task-guard.js', import.meta.url).pathname
 
@@ -134,11 +135,20 @@ test('cli usage and store errors exit 2 with one line on stderr', async () => {
   }
 })
 
+test('cli metrics: the store\'s gauges as Prometheus text a Prometheus parser reads', async () => {
+  const { store } = await database()
+  const t = cli(['metrics', '--store', store])
+  assert.equal(t.code, 0, t.err)
+  const families = parsePrometheusTextFormat(t.out)
+  assert.deepEqual(families.map((f) => [f.name, f.type]), [['task_guard_guards', 'GAUGE']])
+  assert.deepEqual(Object.fromEntries(families[0].metrics.map((m) => [m.labels.state, Number(m.value)])), { running: 1, stale: 0, failed: 1, approved: 0 })
+})
+
 test('cli --help for the tool and for each command', () => {
   const main = cli(['--help'])
   assert.equal(main.code, 0)
   assert.match(main.out, /Commands:\n\s+inspect/)
-  for (const c of ['inspect', 'approve', 'release', 'stats']) {
+  for (const c of ['inspect', 'approve', 'release', 'stats', 'metrics']) {
     const r = cli([c, '--help'])
     assert.equal(r.code, 0)
     assert.match(r.out, new RegExp(`^Usage: task-guard ${c}`))

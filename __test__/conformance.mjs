@@ -5,6 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fingerprint } from '../index.mjs'
+import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 
 const NOT_A_RUN = '0189f7a2-3b4c-7d5e-8f60-123456789abc'
 
@@ -131,6 +132,40 @@ export function conformance(label, opts, open) {
     const next = await g.acquire('k', { fingerprint: b })
     assert.equal(next.status, 'acquired', 'an approved retry may carry another payload')
     assert.equal((await g.acquire('k', { fingerprint: a })).expected, b)
+    await g.close()
+  })
+
+  test(`${label}: metrics count what the store answered, in Prometheus text a Prometheus parser reads`, opts, async () => {
+    const g = await open({ onStale: 'fail' })
+    const a = await g.acquire('a', { fingerprint: 'f1' })
+    await g.acquire('a')
+    await g.acquire('a', { fingerprint: 'f2' })
+    await g.release('a', a.runId, 'failed', { error: 'x' })
+    await g.acquire('a')
+    await g.approveRetry('a')
+    const b = await g.acquire('a', { ttlMs: 100 })
+    await pastExpiry(b)
+    await g.acquire('a') // stale under onStale 'fail': failed, awaiting approval
+    const c = await g.acquire('c')
+    await g.release('c', c.runId, 'cancelled')
+    await g.acquire('d')
+    await g.forceRelease('d')
+    await g.acquire('e')
+    const families = Object.fromEntries(parsePrometheusTextFormat(await g.metrics()).map((f) => [f.name, f]))
+    const values = (name, label) => Object.fromEntries(families[name].metrics.map((m) => [label ? m.labels[label] : '', Number(m.value)]))
+    assert.equal(families.task_guard_acquires_total.type, 'COUNTER')
+    assert.deepEqual(values('task_guard_acquires_total', 'answer'), { acquired: 5, already_running: 1, awaiting_approval: 2, payload_mismatch: 1 })
+    assert.deepEqual(values('task_guard_releases_total', 'status'), { succeeded: 0, failed: 1, cancelled: 1, forced: 1 })
+    assert.deepEqual(values('task_guard_failures_total', 'cause'), { released: 1, stale: 1 })
+    assert.deepEqual(values('task_guard_approvals_total'), { '': 1 })
+    assert.deepEqual(values('task_guard_heals_total'), { '': 0 })
+    assert.equal(families.task_guard_guards.type, 'GAUGE')
+    assert.deepEqual(values('task_guard_guards', 'state'), { running: 1, stale: 0, failed: 1, approved: 0 })
+    const h = families.task_guard_run_duration_seconds
+    assert.equal(h.type, 'HISTOGRAM')
+    assert.equal(Number(h.metrics[0].count), 2, 'two runs released (the forced one is not a release of its owner)')
+    assert.equal(Number(h.metrics[0].buckets['+Inf']), 2)
+    assert.ok(Number(h.metrics[0].sum) >= 0 && Number(h.metrics[0].sum) < 60)
     await g.close()
   })
 }

@@ -19,6 +19,7 @@ Commands:
   approve    let a failed task run again
   release    end a run on its owner's behalf, or --force a dead one
   stats      count guards by state
+  metrics    the store's guards by state, as Prometheus text
 
 Every command takes --store <url> (or TASK_GUARD_STORE), e.g. sqlite:./guards.db,
 --namespace <ns>, and --json for the answer as JSON. A SQLite file must exist:
@@ -48,6 +49,11 @@ Exits 1 if the guard refuses (not the owner, already released, nothing running).
   stats: `Usage: task-guard stats [--prefix P] [--json]
 
 Counts guards by state. --json prints { running, stale, failed, approved }.`,
+  metrics: `Usage: task-guard metrics
+
+Prints the store's gauges, task_guard_guards{state}, as Prometheus text exposition
+(for a textfile collector or a scrape wrapper). The counters of answers live in each
+guard's process: guard.metrics() there.`,
 }
 
 const COMMON = {
@@ -76,6 +82,7 @@ const OPTIONS = {
     reason: { type: 'string' },
   },
   stats: { ...COMMON, prefix: { type: 'string' } },
+  metrics: { ...COMMON },
 }
 
 class UsageError extends Error {}
@@ -240,7 +247,13 @@ async function stats(guard, values) {
   return table([counts], ['running', 'stale', 'failed', 'approved'])
 }
 
-const COMMANDS = { inspect, approve, release, stats }
+/** The store's gauges: the gauge family of a guard's metrics (this process counted no answers). */
+async function metrics(guard) {
+  const text = await guard.metrics()
+  return text.slice(text.indexOf('# HELP task_guard_guards ')).trimEnd()
+}
+
+const COMMANDS = { inspect, approve, release, stats, metrics }
 const TAKES_KEY = new Set(['approve', 'release'])
 
 /**

@@ -130,6 +130,14 @@ class DurableBackend {
     return this.#submit((c) => results.inspection(c.inspection), (id) => native.guardInspect(this.#handle, id, prefix, state, limit, after, counts))
   }
 
+  metrics(counts) {
+    try {
+      return native.guardMetrics(this.#handle, counts)
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
   #closing = false
 
   /** Stops taking calls; resolves once every call already made is answered and the file is closed. */

@@ -320,6 +320,18 @@ class TaskGuard {
     return { status: 'completed', key, runId: r.runId, value, release: released.status, releasedAs: lease.releasedAs }
   }
 
+  /**
+   * This guard's metrics as Prometheus text exposition: counters of the answers its
+   * store gave (acquires by answer, releases by status, heals, approvals, failures by
+   * cause), a histogram of how long released runs ran, and gauges of the store's guards
+   * by state (read now).
+   */
+  async metrics() {
+    this.#open()
+    const { counts } = await this.inspect({ limit: 0 })
+    return this.#backend.metrics(counts)
+  }
+
   /** Calls `listener(event)` for acquired, conflict, released, failed, approved and healed. Returns an unsubscribe function. */
   onEvent(listener) {
     v.func('listener', listener)

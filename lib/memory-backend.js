@@ -158,6 +158,14 @@ class MemoryBackend {
     return this.later(step).then(loop)
   }
 
+  metrics(counts) {
+    try {
+      return native.guardMetrics(this.#handle, counts)
+    } catch (err) {
+      throw fromNative(err)
+    }
+  }
+
   async close() {
     native.guardClose(this.#handle)
   }

@@ -14,7 +14,7 @@ use super::errors::{closed, store_error, Code, Result};
 use super::options::{Settings, StoreUrl};
 use super::replies::{inspect_out, CompletionOut, EventOut};
 use crate::answer;
-use crate::engine::{events_of, Command};
+use crate::engine::{events_of, Command, Metrics};
 use crate::store::job::{Answer, Completion, Job, JobKind};
 use crate::store::redis::RedisOptions;
 use crate::store::sqlite::SqliteOptions;
@@ -40,6 +40,8 @@ impl DurableStore {
 
 pub struct Durable {
     store: Mutex<Option<DurableStore>>,
+    /// Counted on the JS thread as completions arrive.
+    metrics: Arc<Mutex<Metrics>>,
     /// Shared with the store's thread, which calls it; the JS thread refs and
     /// unrefs it, and lets go of it (`dispose`) once the store's thread has exited.
     on_done: Arc<Mutex<Option<AnswerCallback>>>,
@@ -57,11 +59,13 @@ impl Durable {
             .len();
         // Weak: an idle guard must not keep the process alive. The facade refs it
         // (`durableRef`) while answers are outstanding.
+        let metrics = Arc::new(Mutex::new(Metrics::default()));
+        let counted = metrics.clone();
         let tsfn: AnswerCallback = on_done
             .build_threadsafe_function::<Vec<Completion>>()
             .weak::<true>()
             .callee_handled::<false>()
-            .build_callback(move |ctx| Ok(convert_guarded(ctx.value, namespace_len)))
+            .build_callback(move |ctx| Ok(convert_guarded(ctx.value, namespace_len, &counted)))
             .map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))?;
         let on_done = Arc::new(Mutex::new(Some(tsfn)));
         let deliver_to = on_done.clone();
@@ -105,6 +109,7 @@ impl Durable {
             StoreUrl::Memory => unreachable!("the memory store is not durable"),
         };
         Ok(Durable {
+            metrics,
             store: Mutex::new(Some(store)),
             on_done,
         })
@@ -113,19 +118,27 @@ impl Durable {
 
 /// `convert`, answering every call of the batch with the panic if it panics:
 /// the facade waits for each id it submitted.
-fn convert_guarded(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
+fn convert_guarded(
+    batch: Vec<Completion>,
+    namespace_len: usize,
+    metrics: &Mutex<Metrics>,
+) -> Vec<CompletionOut> {
     let ids: Vec<u32> = batch.iter().map(|(id, _)| *id).collect();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        convert(batch, namespace_len)
+        convert(batch, namespace_len, metrics)
     }))
     .unwrap_or_else(|payload| {
         let err = StoreError::from_panic(payload.as_ref());
         let batch = ids.into_iter().map(|id| (id, Err(err.clone()))).collect();
-        convert(batch, namespace_len)
+        convert(batch, namespace_len, metrics)
     })
 }
 
-fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
+fn convert(
+    batch: Vec<Completion>,
+    namespace_len: usize,
+    metrics: &Mutex<Metrics>,
+) -> Vec<CompletionOut> {
     let none = |id| CompletionOut {
         id,
         text: None,
@@ -141,6 +154,10 @@ fn convert(batch: Vec<Completion>, namespace_len: usize) -> Vec<CompletionOut> {
             Ok(Answer::Opened | Answer::Closed) => none(id),
             Ok(Answer::Executed { executed, key }) => {
                 let key = &key[namespace_len..];
+                metrics
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .record(&executed.reply);
                 let mut numbers = vec![0.0; answer::SLOTS];
                 // Answers of durable stores carry everything: the batch does not know the calls.
                 let text = answer::encode(
@@ -213,6 +230,13 @@ impl Durable {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
+    }
+
+    pub fn metrics(&self) -> Metrics {
+        self.metrics
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Stops taking jobs; those already submitted are still answered.

@@ -16,9 +16,10 @@ use super::commands;
 use super::durable::Durable;
 use super::errors::{guarded, invalid, Result};
 use super::memory::Memory;
+use super::metrics;
 use super::options::{NativeOptions, Settings, StoreUrl};
-use super::replies::{inspect_out, CompletionOut, EventOut, InspectOut};
-use crate::engine::{Command, Owner};
+use super::replies::{inspect_out, CompletionOut, CountsOut, EventOut, InspectOut};
+use crate::engine::{Command, Counts, Owner};
 use crate::store::job::JobKind;
 use crate::store::MemoryInspect;
 
@@ -265,6 +266,25 @@ pub fn guard_dispose(g: &Handle) -> Result<()> {
     guarded(|| {
         g.durable("guardDispose")?.dispose();
         Ok(())
+    })
+}
+
+/// This guard's metrics as Prometheus text; `counts`: the store's guards by
+/// state, for the gauges (from an inspection the facade made just before).
+#[napi]
+pub fn guard_metrics(g: &Handle, counts: Option<CountsOut>) -> Result<String> {
+    guarded(|| {
+        let metrics = match &g.store {
+            Store::Memory(m) => m.metrics(),
+            Store::Durable(d) => d.metrics(),
+        };
+        let counts = counts.map(|c| Counts {
+            running: c.running as u64,
+            stale: c.stale as u64,
+            failed: c.failed as u64,
+            approved: c.approved as u64,
+        });
+        Ok(metrics::exposition(&metrics, counts.as_ref()))
     })
 }
 

@@ -11,12 +11,18 @@ use super::errors::{closed, invalid, store_error, Result};
 use super::options::Settings;
 use super::replies::EventOut;
 use crate::answer;
-use crate::engine::{events_of, Command, Event, Owner};
+use crate::engine::{events_of, Command, Event, Metrics, Owner};
 use crate::store::{Executed, InspectFilter, MemoryInspect, MemoryStore};
 
 pub struct Memory {
     store: MemoryStore,
     local: RefCell<JsThreadState>,
+}
+
+impl Memory {
+    pub fn metrics(&self) -> Metrics {
+        self.local.borrow().metrics.clone()
+    }
 }
 
 /// What the JS thread alone touches.
@@ -26,6 +32,7 @@ struct JsThreadState {
     closed: bool,
     events_enabled: bool,
     events: Vec<EventOut>,
+    metrics: Metrics,
 }
 
 impl Memory {
@@ -43,6 +50,7 @@ impl Memory {
                 closed: false,
                 events_enabled: false,
                 events: Vec::new(),
+                metrics: Metrics::default(),
             }),
         })
     }
@@ -93,6 +101,7 @@ impl Memory {
             owner: matches!(&command, Command::Acquire(a) if a.owner.is_some()),
         };
         let done = self.execute(settings, key, command)?;
+        self.local.borrow_mut().metrics.record(&done.reply);
         Ok(self.write_out(|out| answer::encode(&done.reply, done.now, out, known)))
     }
 

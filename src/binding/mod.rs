@@ -6,5 +6,6 @@ mod durable;
 mod errors;
 mod guard;
 mod memory;
+mod metrics;
 mod options;
 mod replies;

@@ -182,6 +182,7 @@ fn release(rec: &mut Record, cmd: Release, now: i64) -> (ReleaseReply, bool) {
             let Phase::Running(run) = std::mem::replace(&mut rec.phase, Phase::Idle) else {
                 unreachable!()
             };
+            let ran_ms = now.saturating_sub(run.started_at).max(0) as u64;
             if cmd.status == ReleaseStatus::Failed {
                 rec.phase = Phase::Failed(Box::new(Failure {
                     run,
@@ -196,6 +197,7 @@ fn release(rec: &mut Record, cmd: Release, now: i64) -> (ReleaseReply, bool) {
                 run_id: cmd.run_id,
                 status: cmd.status,
                 ended_at: now,
+                ran_ms,
             };
             (reply, true)
         }

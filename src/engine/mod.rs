@@ -12,6 +12,7 @@ mod ids;
 mod inspect;
 mod key;
 mod limits;
+mod metrics;
 mod policy;
 mod record;
 mod reply;
@@ -26,6 +27,7 @@ pub use ids::{Owner, RunId};
 pub use inspect::{view, Counts, GuardInfo, GuardState};
 pub use key::{storage_key, validate_key, validate_namespace, validate_run_id, validate_text};
 pub use limits::*;
+pub use metrics::{Metrics, ACQUIRE_ANSWERS, BUCKETS_S, FAILURE_CAUSES, RELEASE_STATUSES};
 pub use policy::{purge_cutoff, OnStale, Policy};
 pub use record::{
     Approval, Ended, EndedHow, Failure, FailureCause, Given, History, Phase, Record, Run,

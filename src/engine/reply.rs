@@ -57,6 +57,8 @@ pub enum ReleaseReply {
         run_id: RunId,
         status: ReleaseStatus,
         ended_at: i64,
+        /// How long it ran, on the store's clock (for the run-duration histogram).
+        ran_ms: u64,
     },
     Lost,
     /// Another run holds the key.

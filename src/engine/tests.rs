@@ -161,7 +161,8 @@ fn release_succeeded_and_cancelled_free_the_key() {
             ReleaseReply::Released {
                 run_id: run.run_id.clone(),
                 status,
-                ended_at: 1_005
+                ended_at: 1_005,
+                ran_ms: 5,
             }
         );
         assert_eq!(h.state(), None);
