@@ -360,10 +360,13 @@ async fn inspect(
             Some(After::Scan { cursor, .. }) => (*cursor, None),
             _ => (0, None),
         };
+        // A key SCAN returns twice within this page is listed once (see the counts).
+        let mut in_page = std::collections::HashSet::new();
         loop {
             let room = filter.limit - guards.len();
             let count = skip.as_ref().map_or(room.max(10) as u32, |s| s.1);
-            let (after_batch, names) = scan(conn, cursor, &pattern, count as usize).await?;
+            let (after_batch, mut names) = scan(conn, cursor, &pattern, count as usize).await?;
+            names.retain(|n| in_page.insert(n.clone()));
             let mut batch = load(conn, &names).await?;
             batch.sort_by(|a, b| a.0.cmp(&b.0));
             let skip_to = skip.take().map(|s| s.0);
@@ -409,8 +412,12 @@ async fn inspect(
     let counts = if filter.counts {
         let mut counts = crate::engine::Counts::default();
         let mut cursor = 0;
+        // SCAN may return a key twice (while Redis rehashes the keyspace, which
+        // writes to other keys of the database cause): count each once.
+        let mut seen = std::collections::HashSet::new();
         loop {
-            let (after_batch, names) = scan(conn, cursor, &pattern, 1000).await?;
+            let (after_batch, mut names) = scan(conn, cursor, &pattern, 1000).await?;
+            names.retain(|n| seen.insert(n.clone()));
             let batch = load(conn, &names).await?;
             let c = count(batch.iter().map(|(_, r)| r), now);
             counts.running += c.running;
