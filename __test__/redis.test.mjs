@@ -85,12 +85,16 @@ test('redis: inspect uses SCAN and pages through tens of thousands of guards', o
   await g.close()
 })
 
+/** Whether faketime runs here (required in CI); skips `t` if not. */
+function haveFaketime(t) {
+  if (spawnSync('faketime', ['-f', '+0', 'true']).status === 0) return true
+  if (process.env.CI === 'true') throw new Error('faketime is required in CI')
+  t.skip('faketime is not installed')
+  return false
+}
+
 test('redis: clients whose host clocks disagree by hours agree on staleness (the server clock decides)', opts, async (t) => {
-  if (spawnSync('faketime', ['-f', '+0', 'true']).status !== 0) {
-    if (process.env.CI === 'true') throw new Error('faketime is required in CI')
-    t.skip('faketime is not installed')
-    return
-  }
+  if (!haveFaketime(t)) return
   const store = server.url.replace(/\/0$/, '/4')
   const script = `
     const { TaskGuard } = require(${JSON.stringify(path.resolve(FIXTURES, '../../index.js'))})
@@ -117,11 +121,7 @@ test('redis: clients whose host clocks disagree by hours agree on staleness (the
 })
 
 test('redis: a waiting acquire on a host whose clock is hours off wakes at the run\'s expiry on the server\'s clock', opts, async (t) => {
-  if (spawnSync('faketime', ['-f', '+0', 'true']).status !== 0) {
-    if (process.env.CI === 'true') throw new Error('faketime is required in CI')
-    t.skip('faketime is not installed')
-    return
-  }
+  if (!haveFaketime(t)) return
   const store = server.url.replace(/\/0$/, '/6')
   const holder = await TaskGuard.open({ store })
   const held = await holder.acquire('waited', { ttlMs: 400 })
