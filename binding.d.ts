@@ -123,8 +123,11 @@ export declare function guardMetrics(g: Handle, counts?: CountsOut | undefined |
  */
 export declare function guardOpen(options: NativeOptions, out?: Float64Array | undefined | null, onDone?: ((arg: Array<CompletionOut>) => void) | undefined | null): Handle
 
+/** How run `run_id` of `key` ended, or that it still runs; changes nothing. */
+export declare function guardOutcome(g: Handle, id: number, key: string, runId: string): string | null
+
 /** `status` indexes `ReleaseStatus::ALL`. */
-export declare function guardRelease(g: Handle, id: number, key: string, runId: string, status: number, error?: string | undefined | null): string | null
+export declare function guardRelease(g: Handle, id: number, key: string, runId: string, status: number, error?: string | undefined | null, result?: string | undefined | null): string | null
 
 /** Memory store: record events for the facade (a durable store's arrive with its completions). */
 export declare function guardSetEventsEnabled(g: Handle, on: boolean): void
@@ -160,6 +163,10 @@ export interface NativeOptions {
   defaultTtlMs?: number
   onStale?: string
   retentionMs?: number
+  /** How long a success is replayed to duplicates (0: off); at most `retentionMs`. */
+  replayMs?: number
+  /** The largest result (as JSON, in bytes) a release may store. */
+  maxResultBytes?: number
   /** SQLite: 'full' (default) or 'normal'. */
   durability?: string
   /** SQLite: false commits every call on its own (for measurement). */

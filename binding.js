@@ -848,6 +848,7 @@ module.exports.guardInspectResult = nativeBinding.guardInspectResult
 module.exports.guardInspectStep = nativeBinding.guardInspectStep
 module.exports.guardMetrics = nativeBinding.guardMetrics
 module.exports.guardOpen = nativeBinding.guardOpen
+module.exports.guardOutcome = nativeBinding.guardOutcome
 module.exports.guardRelease = nativeBinding.guardRelease
 module.exports.guardSetEventsEnabled = nativeBinding.guardSetEventsEnabled
 module.exports.guardSetNow = nativeBinding.guardSetNow

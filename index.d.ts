@@ -71,6 +71,15 @@ export interface TaskGuardOptions {
   onStale?: 'heal' | 'fail'
   /** How long ended runs are remembered for idempotent late releases, in ms. Default 604800000 (7 days). */
   retentionMs?: number
+  /**
+   * Result replay: for this long after a run of a key succeeded (ms, at most `retentionMs`),
+   * `acquire` answers `already_completed` with its result instead of granting a new run,
+   * and `run()` returns it without calling its task. Default 0 (off). Failures are never
+   * replayed: they block until approved.
+   */
+  replayMs?: number
+  /** The largest result a release may store, in UTF-8 bytes of its JSON. Default 65536, at most 16777216. */
+  maxResultBytes?: number
   /** Owner recorded for runs acquired without one (at most 256 UTF-8 bytes). Default `<hostname>:<pid>`. */
   owner?: string
   /** SQLite: `'full'` (default; a commit survives power loss) or `'normal'` (survives a crash of the process). */
@@ -158,8 +167,25 @@ export interface PayloadMismatch extends AsyncDisposable {
   expected: string
 }
 
-export type AcquireResult = Acquired | AlreadyRunning | AwaitingApproval | PayloadMismatch
+/**
+ * The key's last run succeeded less than `replayMs` ago (a guard option): its result,
+ * and nothing was started. Only a guard opened with `replayMs` answers it.
+ */
+export interface AlreadyCompleted extends AsyncDisposable {
+  status: 'already_completed'
+  key: string
+  /** The run that succeeded. */
+  runId: string
+  endedAt: number
+  /** What it was released with (`release(…, { result })`, or `run()`'s task's value) as JSON carried it; undefined if nothing. */
+  result: unknown
+}
+
+export type AcquireResult = Acquired | AlreadyRunning | AwaitingApproval | PayloadMismatch | AlreadyCompleted
 export type Conflict = AlreadyRunning | AwaitingApproval | PayloadMismatch
+
+/** `AlreadyCompleted` for a guard that replays (`replayMs`), nothing otherwise. */
+export type Replayed<Replays extends boolean, T> = Replays extends true ? T : never
 
 export interface AcquireOptions {
   owner?: string
@@ -191,6 +217,13 @@ export type ReleaseResult =
   | { status: 'lost' | 'not_owner' | 'already_released' | 'not_running'; key: string; runId: string }
 
 export interface ReleaseOptions {
+  /**
+   * A success's value (any JSON value; `'succeeded'` only), kept for duplicates within
+   * `replayMs` and for {@link TaskGuard.outcome}. More than `maxResultBytes` as JSON, or
+   * anything JSON cannot carry, rejects `ERR_TASK_GUARD_INVALID_ARG` and releases nothing.
+   * A key keeps the result of its latest ended run only.
+   */
+  result?: unknown
   /**
    * Why the run failed: whatever was caught (`catch (err)` gives `unknown`). Its text is
    * kept with the failure (cut to 4 KiB): an `Error`'s message (of any realm), another
@@ -294,7 +327,44 @@ export interface Lease extends AsyncDisposable {
 export interface RunOptions extends AcquireOptions {
   /** Heartbeat period in ms; default a third of the ttl. */
   heartbeatMs?: number
+  /**
+   * A duplicate joins the running run instead of answering `already_running`: it waits for
+   * that run's outcome (at most `waitMs`, default no limit) and returns it as `joined`. If
+   * the run goes stale and is healed, this call runs `fn` itself.
+   */
+  join?: boolean
 }
+
+/** How a run ended, or that it still runs (see {@link TaskGuard.outcome}). */
+export type Outcome =
+  | { status: 'succeeded'; key: string; runId: string; endedAt: number; /** As JSON carried it; undefined if none, or a later run of the key has ended since. */ result: unknown }
+  | { status: 'failed'; key: string; runId: string; endedAt: number; error: string | null }
+  | { status: 'cancelled'; key: string; runId: string; endedAt: number; /** Why, if said: the release's error text, or who forced it. */ reason: string | null }
+  | { status: 'running'; key: string; runId: string; expiresAt: number }
+  | { status: 'unknown'; key: string; runId: string }
+
+export interface OutcomeOptions {
+  /** Wait up to this long (ms) for the run to end; then answer `running`. Default 0. */
+  waitMs?: number
+  /** Aborting rejects a waiting call with an `AbortError`. */
+  signal?: AbortSignal
+}
+
+/** `run()` of a guard that replays: the key's last run succeeded within `replayMs`; `fn` was not called. */
+export interface ReplayedRun {
+  status: 'already_completed'
+  key: string
+  runId: string
+  endedAt: number
+  /** The value the run succeeded with, as JSON carried it. */
+  value: unknown
+}
+
+/** `run(…, { join: true })`: the outcome of the run this call joined. */
+export type Joined =
+  | { status: 'joined'; key: string; runId: string; outcome: 'succeeded'; endedAt: number; /** As JSON carried it. */ value: unknown }
+  | { status: 'joined'; key: string; runId: string; outcome: 'failed'; endedAt: number; error: string | null }
+  | { status: 'joined'; key: string; runId: string; outcome: 'cancelled'; endedAt: number; reason: string | null }
 
 export interface Completed<T> {
   status: 'completed'
@@ -309,21 +379,35 @@ export interface Completed<T> {
 
 export type GuardEvent =
   | { type: 'acquired' | 'approved'; key: string; runId: string; at: number }
-  | { type: 'conflict'; key: string; runId: string; at: number; status: 'already_running' | 'awaiting_approval' | 'payload_mismatch' }
+  | { type: 'conflict'; key: string; runId: string; at: number; status: 'already_running' | 'awaiting_approval' | 'payload_mismatch' | 'already_completed' }
   | { type: 'released'; key: string; runId: string; at: number; releaseStatus: 'succeeded' | 'cancelled' | 'forced' }
   | { type: 'failed'; key: string; runId: string; at: number; cause: 'released' | 'stale' }
   | { type: 'healed'; key: string; runId: string; at: number; healedBy: string }
 
-export declare class TaskGuard {
+/**
+ * `TaskGuard<true>`: a guard opened with `replayMs`, whose acquires may answer
+ * `already_completed`; `TaskGuard` (`<false>`) never does. Opening picks it from the options.
+ */
+export interface TaskGuardConstructor {
   /** A guard on the memory store. Throws on bad options, and for a durable store (use {@link TaskGuard.open}). */
-  constructor(options?: TaskGuardOptions & { store?: 'memory:' })
+  new (options: TaskGuardOptions & { store?: 'memory:'; replayMs: number }): TaskGuard<true>
+  new (options?: TaskGuardOptions & { store?: 'memory:'; replayMs?: undefined }): TaskGuard<false>
+  new (options?: TaskGuardOptions & { store?: 'memory:' }): TaskGuard<boolean>
   /**
    * Opens a guard on any store; rejects on bad options (`ERR_TASK_GUARD_INVALID_ARG`),
    * an unreachable store (`ERR_TASK_GUARD_STORE_UNAVAILABLE`), a file that is not a
    * task-guard database (`ERR_TASK_GUARD_STORE_CORRUPT`) or one from a newer version
    * (`ERR_TASK_GUARD_STORE_VERSION`), never touching such a file.
    */
-  static open(options?: TaskGuardOptions): Promise<TaskGuard>
+  open(options: TaskGuardOptions & { replayMs: number }): Promise<TaskGuard<true>>
+  open(options?: TaskGuardOptions & { replayMs?: undefined }): Promise<TaskGuard<false>>
+  open(options?: TaskGuardOptions): Promise<TaskGuard<boolean>>
+  readonly prototype: TaskGuard<boolean>
+}
+
+export declare const TaskGuard: TaskGuardConstructor
+
+export interface TaskGuard<Replays extends boolean = false> {
   /** Owner recorded for runs acquired without one. */
   readonly owner: string
   readonly closed: boolean
@@ -337,9 +421,9 @@ export declare class TaskGuard {
    * `task_guard_guards{state}` of the store's guards now.
    */
   metrics(): Promise<string>
-  acquire(key: string, options?: AcquireOptions & { fingerprint?: undefined }): Promise<Acquired | AlreadyRunning | AwaitingApproval>
+  acquire(key: string, options?: AcquireOptions & { fingerprint?: undefined }): Promise<Acquired | AlreadyRunning | AwaitingApproval | Replayed<Replays, AlreadyCompleted>>
   /** With a `fingerprint`, a run of another payload holding the key is answered `payload_mismatch`. */
-  acquire(key: string, options: AcquireOptions): Promise<AcquireResult>
+  acquire(key: string, options: AcquireOptions): Promise<Acquired | Conflict | Replayed<Replays, AlreadyCompleted>>
   /**
    * Ends `runId` (as acquire returned it: a UUID v7; anything else rejects
    * `ERR_TASK_GUARD_INVALID_ARG`) by outcome; `'failed'` blocks the key until
@@ -347,6 +431,13 @@ export declare class TaskGuard {
    */
   release(key: string, runId: string, status?: ReleaseStatus, options?: ReleaseOptions): Promise<ReleaseResult>
   heartbeat(key: string, runId: string, options?: HeartbeatOptions): Promise<HeartbeatResult>
+  /**
+   * How run `runId` of `key` ended (`succeeded` with its result, `failed` with its error,
+   * `cancelled`), at once if it has; `running` if it has not within `waitMs`; `unknown` if
+   * the key does not remember it. On a store shared with other processes, a wait looks
+   * again every `pollMs` (and at once when a release in this process ends the run).
+   */
+  outcome(key: string, runId: string, options?: OutcomeOptions): Promise<Outcome>
   /** Lets a failed key run again: the next acquire gets attempt + 1. */
   approveRetry(key: string, options?: ApproveRetryOptions): Promise<ApproveRetryResult>
   /** Operator action: ends a running or stale run whose owner is gone, recorded as forced; that owner later gets `lost`. */
@@ -358,10 +449,18 @@ export declare class TaskGuard {
    * Throws `ERR_TASK_GUARD_INVALID_ARG` at once for bad options.
    */
   guards(options?: GuardsOptions): AsyncGenerator<GuardInfo, void, undefined>
-  /** Acquires, calls `fn(lease)` with heartbeats, releases by outcome (rethrowing fn's error); a conflict is returned without calling `fn`. */
-  run<T>(key: string, fn: (lease: Lease) => T | Promise<T>, options?: RunOptions & { fingerprint?: undefined }): Promise<Completed<T> | AlreadyRunning | AwaitingApproval>
-  /** With a `fingerprint`, a run of another payload holding the key is answered `payload_mismatch`. */
-  run<T>(key: string, fn: (lease: Lease) => T | Promise<T>, options: RunOptions): Promise<Completed<T> | Conflict>
+  /**
+   * Acquires, calls `fn(lease)` with heartbeats, releases by outcome (rethrowing fn's
+   * error; storing fn's value as the run's result when JSON can carry it within
+   * `maxResultBytes`); a conflict is returned without calling `fn`.
+   */
+  run<T>(
+    key: string,
+    fn: (lease: Lease) => T | Promise<T>,
+    options?: RunOptions & { fingerprint?: undefined; join?: false },
+  ): Promise<Completed<T> | AlreadyRunning | AwaitingApproval | Replayed<Replays, ReplayedRun>>
+  /** With a `fingerprint`, a run of another payload holding the key is answered `payload_mismatch`; with `join`, a duplicate answers `joined`. */
+  run<T>(key: string, fn: (lease: Lease) => T | Promise<T>, options: RunOptions): Promise<Completed<T> | Conflict | Joined | Replayed<Replays, ReplayedRun>>
   /** Subscribes to guard events; returns the unsubscribe function. Listeners never keep the process alive. */
   onEvent(listener: (event: GuardEvent) => void): () => void
   /**

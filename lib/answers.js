@@ -6,6 +6,7 @@
 
 const { contract } = require('./contract')
 const { Lease, Refusal } = require('./lease')
+const { codedError, codes } = require('./errors')
 
 const STATUSES = contract.statuses
 const SLOT = Object.fromEntries(contract.answerSlots.map((name, i) => [name, i]))
@@ -30,13 +31,15 @@ const {
   errorLength: ERROR_LENGTH,
   fingerprintLength: FINGERPRINT_LENGTH,
   expectedLength: EXPECTED_LENGTH,
+  resultLength: RESULT_LENGTH,
 } = SLOT
 
 /** How many numbers an answer's slots hold. */
 const SLOTS = contract.answerSlots.length
 
 // Status indexes, as contract.json lists them.
-const [ACQUIRED, ALREADY_RUNNING, AWAITING_APPROVAL, RELEASED, , , , NOT_RUNNING, EXTENDED, APPROVED, NOT_FAILED, PAYLOAD_MISMATCH] = STATUSES.map((_, i) => i)
+const [ACQUIRED, ALREADY_RUNNING, AWAITING_APPROVAL, RELEASED, , , , NOT_RUNNING, EXTENDED, APPROVED, NOT_FAILED, PAYLOAD_MISMATCH, ALREADY_COMPLETED, RUNNING, SUCCEEDED, FAILED, CANCELLED, UNKNOWN] =
+  STATUSES.map((_, i) => i)
 
 /**
  * The string of `slot` in `text`, the strings before it being `skip` long; null
@@ -50,6 +53,20 @@ function cut(text, n, skip, slot) {
 
 /** Length of the string in `slot`, 0 when absent. */
 const len = (n, slot) => (n[slot] < 0 ? 0 : n[slot])
+
+/** Where the error's string starts: after the run id, owner and healed run's strings. */
+const errorStart = (n) => len(n, RUN_ID_LENGTH) + len(n, OWNER_LENGTH) + len(n, HEALED_RUN_ID_LENGTH) + len(n, HEALED_OWNER_LENGTH)
+
+/** A stored result (JSON text, checked when it was stored) as its value; undefined when none was stored. */
+function result(text, n) {
+  const json = cut(text, n, errorStart(n) + len(n, ERROR_LENGTH) + len(n, FINGERPRINT_LENGTH) + len(n, EXPECTED_LENGTH), RESULT_LENGTH)
+  if (json === null) return undefined
+  try {
+    return JSON.parse(json)
+  } catch (err) {
+    throw codedError(codes.STORE_CORRUPT, `a stored result is not JSON: ${err.message}`, { cause: err })
+  }
+}
 
 /**
  * The public answer to a call on `key` from `text` and the numbers `n`: `runId`
@@ -90,20 +107,31 @@ function decode(key, runId, owner, text, n, guard) {
       r.owner = cut(text, n, len(n, RUN_ID_LENGTH), OWNER_LENGTH)
       return r
     }
-    case AWAITING_APPROVAL: {
-      const skip = len(n, RUN_ID_LENGTH) + len(n, OWNER_LENGTH) + len(n, HEALED_RUN_ID_LENGTH) + len(n, HEALED_OWNER_LENGTH)
+    case AWAITING_APPROVAL:
       return Object.assign(new Refusal(), {
         status,
         key,
         failedRunId: cut(text, n, 0, RUN_ID_LENGTH),
         failedAt: n[AT],
-        error: cut(text, n, skip, ERROR_LENGTH),
+        error: cut(text, n, errorStart(n), ERROR_LENGTH),
         attempt: n[ATTEMPT],
       })
-    }
+    case ALREADY_COMPLETED:
+      return Object.assign(new Refusal(), { status, key, runId: cut(text, n, 0, RUN_ID_LENGTH), endedAt: n[AT], result: result(text, n) })
+    // An outcome's answers: about the run the call named.
+    case RUNNING:
+      return { status, key, runId, expiresAt: n[EXPIRES_AT] }
+    case SUCCEEDED:
+      return { status, key, runId, endedAt: n[AT], result: result(text, n) }
+    case FAILED:
+      return { status, key, runId, endedAt: n[AT], error: cut(text, n, errorStart(n), ERROR_LENGTH) }
+    case CANCELLED:
+      return { status, key, runId, endedAt: n[AT], reason: cut(text, n, errorStart(n), ERROR_LENGTH) }
+    case UNKNOWN:
+      return { status, key, runId }
     case PAYLOAD_MISMATCH: {
       // Strings in the encoder's order: the run id, then (no owner, heal or error) the two fingerprints.
-      const skip = len(n, RUN_ID_LENGTH) + len(n, OWNER_LENGTH) + len(n, HEALED_RUN_ID_LENGTH) + len(n, HEALED_OWNER_LENGTH) + len(n, ERROR_LENGTH)
+      const skip = errorStart(n) + len(n, ERROR_LENGTH)
       return Object.assign(new Refusal(), {
         status,
         key,

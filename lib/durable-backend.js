@@ -103,8 +103,12 @@ class DurableBackend {
     return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.guardAcquire(this.#handle, id, key, owner, ttlMs, meta, fingerprint), quiet)
   }
 
-  release(key, runId, statusIndex, error) {
-    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.guardRelease(this.#handle, id, key, runId, statusIndex, error))
+  release(key, runId, statusIndex, error, result) {
+    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.guardRelease(this.#handle, id, key, runId, statusIndex, error, result))
+  }
+
+  outcome(key, runId) {
+    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.guardOutcome(this.#handle, id, key, runId))
   }
 
   heartbeat(key, runId, ttlMs) {

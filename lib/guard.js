@@ -6,6 +6,8 @@ const { contract, optionNames, optionDefault, heartbeatEvery } = require('./cont
 const results = require('./results')
 const { closedError, abortError, invalidArg } = require('./errors')
 const { Waiters } = require('./waiters')
+const { Outcomes } = require('./outcomes')
+const { Refusal } = require('./lease')
 const { Scheduler } = require('./scheduler')
 const { MemoryBackend } = require('./memory-backend')
 const { DurableBackend } = require('./durable-backend')
@@ -14,6 +16,7 @@ const OPEN_OPTIONS = optionNames('open')
 const TLS_OPTIONS = optionNames('tls')
 const ACQUIRE_OPTIONS = optionNames('acquire')
 const RELEASE_OPTIONS = optionNames('release')
+const OUTCOME_OPTIONS = optionNames('outcome')
 const HEARTBEAT_OPTIONS = optionNames('heartbeat')
 const APPROVE_OPTIONS = optionNames('approveRetry')
 const FORCE_OPTIONS = optionNames('forceRelease')
@@ -52,8 +55,11 @@ function parseOptions(options) {
   v.duration('pollMs', o.pollMs, 1)
   v.duration('connectTimeoutMs', o.connectTimeoutMs, 1)
   v.duration('commandTimeoutMs', o.commandTimeoutMs, 1)
-  if (o.retentionMs !== undefined && (typeof o.retentionMs !== 'number' || !Number.isInteger(o.retentionMs) || o.retentionMs < 0)) {
-    throw invalidArg(`retentionMs must be a non-negative integer (ms), not ${v.describe(o.retentionMs)}`)
+  for (const name of ['retentionMs', 'replayMs', 'maxResultBytes']) {
+    const x = o[name]
+    if (x !== undefined && (typeof x !== 'number' || !Number.isInteger(x) || x < 0)) {
+      throw invalidArg(`${name} must be a non-negative integer, not ${v.describe(x)}`)
+    }
   }
   v.optionalString('owner', o.owner)
   if (o.clock !== undefined) {
@@ -71,6 +77,8 @@ function parseOptions(options) {
     defaultTtlMs: o.defaultTtlMs,
     onStale: o.onStale,
     retentionMs: o.retentionMs,
+    replayMs: o.replayMs,
+    maxResultBytes: o.maxResultBytes,
     durability: o.durability,
     groupCommit: o.groupCommit,
     connectTimeoutMs: o.connectTimeoutMs,
@@ -110,6 +118,8 @@ class TaskGuard {
   #schedule
   #timers
   #quiet = false
+  #outcomes
+  #maxResultBytes
 
   constructor(options, internal, backend) {
     // From open(), `options` arrives parsed: each option is read once.
@@ -118,19 +128,26 @@ class TaskGuard {
       throw invalidArg(`store ${JSON.stringify(o.store)} opens asynchronously: use await TaskGuard.open(options)`)
     }
     this.#owner = o.owner ?? `${os.hostname()}:${process.pid}`
+    this.#maxResultBytes = o.maxResultBytes ?? optionDefault('open', 'maxResultBytes')
     this.#backend = backend ?? new MemoryBackend(nativeOptions, (events) => this.#dispatch(this.#quiet ? events.filter(notConflict) : events), o.clock)
     // run()'s heartbeats keep time with the guard's clock: a clock with timers of its
     // own (task-guard/testing's manual clock) drives them; otherwise the event loop's.
     this.#timers = typeof o.clock?.setInterval === 'function' ? o.clock : globalThis
     this.#backend.guard = this
     // The engine says when a key's waiting acquires may try again; this guard only schedules it.
-    this.#backend.letWaitersIn = (key) => this.#waiters.wake(key)
+    // A run that ended is also what callers waiting for its outcome wait for.
+    this.#backend.letWaitersIn = (key) => {
+      this.#waiters.wake(key)
+      if (this.#outcomes.has(key)) this.#outcomes.wake(key)
+    }
+    const look = (key, runId) => this.#backend.outcome(key, runId)
     if (this.#backend.sync) {
       const scheduler = new Scheduler()
       this.#schedule = (work) => scheduler.run(work)
       this.#schedule.rejectAll = (e) => scheduler.rejectAll(e)
       this.#backend.later = (work) => scheduler.later(work)
       this.#waiters = new Waiters((w) => this.#retry(w), { release: (r) => this.#backend.release(r.key, r.runId, 2) })
+      this.#outcomes = new Outcomes(look)
     } else {
       this.#schedule = (work) => work()
       this.#schedule.rejectAll = () => {}
@@ -138,6 +155,7 @@ class TaskGuard {
         release: (r) => this.#backend.release(r.key, r.runId, 2),
         pollMs: o.pollMs ?? DEFAULT_POLL_MS,
       })
+      this.#outcomes = new Outcomes(look, { pollMs: o.pollMs ?? DEFAULT_POLL_MS })
     }
   }
 
@@ -189,6 +207,8 @@ class TaskGuard {
     }
     return this.#schedule(() => {
       const answer = this.#backend.acquire(key, ...args)
+      // A grant that replaced a stale run ended that run: whoever waits for its outcome looks.
+      if (this.#outcomes.has(key)) thenOrNow(answer, (r) => r.healedFrom && this.#outcomes.wake(key))
       if (waitMs === 0) return answer
       return thenOrNow(answer, (r) => (r.status === 'already_running' ? this.#waiters.wait(key, args, waitMs, signal, r) : r))
     })
@@ -204,7 +224,28 @@ class TaskGuard {
     }
     const o = v.options('release options', options, RELEASE_OPTIONS)
     const error = o === undefined ? undefined : v.errorText(o.error)
-    return this.#schedule(() => this.#backend.release(key, runId, code, error))
+    const result = o === undefined ? undefined : v.json('result', o.result)
+    return this.#schedule(() => this.#backend.release(key, runId, code, error, result))
+  }
+
+  /**
+   * How run `runId` of `key` ended: `succeeded` (with its result), `failed` (with
+   * its error), `cancelled`, or `unknown`; `running` if it has not ended when
+   * `waitMs` (default 0) runs out.
+   */
+  async outcome(key, runId, options) {
+    this.#open()
+    v.string('key', key)
+    v.string('runId', runId)
+    const o = v.options('outcome options', options, OUTCOME_OPTIONS) ?? {}
+    const waitMs = v.duration('waitMs', o.waitMs, 0) ?? 0
+    const signal = v.signal('signal', o.signal)
+    if (signal?.aborted) throw abortError(signal)
+    return this.#schedule(() => {
+      const answer = this.#backend.outcome(key, runId)
+      if (waitMs === 0) return answer
+      return thenOrNow(answer, (r) => (r.status === 'running' ? this.#outcomes.wait(key, runId, waitMs, signal) : r))
+    })
   }
 
   async heartbeat(key, runId, options) {
@@ -287,11 +328,15 @@ class TaskGuard {
     v.func('fn', fn)
     const o = v.options('run options', options, RUN_OPTIONS) ?? {}
     const heartbeatMs = v.duration('heartbeatMs', o.heartbeatMs, 1)
+    const join = v.boolean('join', o.join) ?? false
     const acquireOptions = {}
-    for (const k of ['owner', 'ttlMs', 'waitMs', 'signal', 'meta', 'fingerprint']) {
+    // Joining waits for the running run's outcome, not for the key: waitMs bounds that.
+    for (const k of ['owner', 'ttlMs', 'signal', 'meta', 'fingerprint', ...(join ? [] : ['waitMs'])]) {
       if (o[k] !== undefined) acquireOptions[k] = o[k]
     }
-    const r = await this.acquire(key, acquireOptions)
+    let r = await this.acquire(key, acquireOptions)
+    if (join) r = await this.#join(key, r, acquireOptions, v.duration('waitMs', o.waitMs, 0), o.signal)
+    if (r.status === 'already_completed') return { status: r.status, key, runId: r.runId, endedAt: r.endedAt, value: r.result }
     if (r.status !== 'acquired') return r
     // The granted answer is the task's lease; run() releases it by outcome unless the task did.
     const lease = r
@@ -316,8 +361,43 @@ class TaskGuard {
     }
     timers.clearInterval(timer)
     // The task may have released its lease itself: report that release, not 'lost'.
-    const released = lease.held ? await lease.release('succeeded') : (lease.releaseAnswer ?? { status: 'lost' })
+    const released = lease.held ? await lease.release('succeeded', this.#resultOf(value)) : (lease.releaseAnswer ?? { status: 'lost' })
     return { status: 'completed', key, runId: r.runId, value, release: released.status, releasedAs: lease.releasedAs }
+  }
+
+  /**
+   * A duplicate that joins: waits for the running run's outcome and answers it
+   * (`joined`). At the run's expiry it asks for the key again: a run whose owner
+   * died is then healed, and this caller runs the task itself. Gives up with the
+   * last conflict when `waitMs` (default: no limit) runs out.
+   */
+  async #join(key, r, acquireOptions, waitMs, signal) {
+    const deadline = waitMs === undefined ? Infinity : performance.now() + waitMs
+    while (r.status === 'already_running') {
+      const left = deadline - performance.now()
+      if (left <= 0) return r
+      const untilExpiry = Refusal.retryInMs(r) + 1
+      const o = await this.outcome(key, r.runId, { waitMs: Math.ceil(Math.max(1, Math.min(left, untilExpiry, v.MAX_DURATION_MS))), signal })
+      switch (o.status) {
+        case 'succeeded':
+          return { status: 'joined', key, runId: r.runId, outcome: o.status, endedAt: o.endedAt, value: o.result }
+        case 'failed':
+          return { status: 'joined', key, runId: r.runId, outcome: o.status, endedAt: o.endedAt, error: o.error }
+        case 'cancelled':
+          return { status: 'joined', key, runId: r.runId, outcome: o.status, endedAt: o.endedAt, reason: o.reason }
+        default:
+          // Still running at its expiry (heartbeated, or stale and to be healed), or forgotten.
+          r = await this.acquire(key, acquireOptions)
+      }
+    }
+    return r
+  }
+
+  /** Release options storing a task's value as its result when JSON can carry it within maxResultBytes; otherwise none. */
+  #resultOf(value) {
+    const text = v.attempt(() => JSON.stringify(value))
+    if (typeof text !== 'string' || Buffer.byteLength(text) > this.#maxResultBytes) return undefined
+    return { result: new v.JsonText(text) }
   }
 
   /**
@@ -368,6 +448,7 @@ class TaskGuard {
     this.#closed = true
     this.#schedule.rejectAll(closedError)
     this.#waiters.rejectAll(closedError)
+    this.#outcomes.rejectAll(closedError)
     await this.#backend.close()
   }
 

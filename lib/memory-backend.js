@@ -90,11 +90,11 @@ class MemoryBackend {
     return this.#answer(key, undefined, owner, text)
   }
 
-  release(key, runId, statusIndex, error) {
+  release(key, runId, statusIndex, error, result) {
     this.#before()
     let text
     try {
-      text = native.guardRelease(this.#handle, 0, key, runId, statusIndex, error)
+      text = native.guardRelease(this.#handle, 0, key, runId, statusIndex, error, result)
     } catch (err) {
       throw fromNative(err)
     }
@@ -106,6 +106,17 @@ class MemoryBackend {
     let text
     try {
       text = native.guardHeartbeat(this.#handle, 0, key, runId, ttlMs)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    return this.#answer(key, runId, undefined, text)
+  }
+
+  outcome(key, runId) {
+    this.#before()
+    let text
+    try {
+      text = native.guardOutcome(this.#handle, 0, key, runId)
     } catch (err) {
       throw fromNative(err)
     }

@@ -128,14 +128,27 @@ function func(name, v) {
  * kept exactly and come back from inspect as given.
  */
 function meta(v) {
+  return json('meta', v)
+}
+
+/** A value already turned into JSON text once (run() stores its task's value so): not stringified again. */
+class JsonText {
+  constructor(text) {
+    this.text = text
+  }
+}
+
+/** `v` as JSON text (undefined for undefined); what JSON cannot carry is refused, with what threw as `cause`. */
+function json(name, v) {
   if (v === undefined) return undefined
+  if (v instanceof JsonText) return v.text
   let text
   try {
     text = JSON.stringify(v)
   } catch (e) {
-    throw invalidArg(`meta must be JSON-serialisable: ${thrownText(e)}`, { cause: e })
+    throw invalidArg(`${name} must be JSON-serialisable: ${thrownText(e)}`, { cause: e })
   }
-  if (text === undefined) throw invalidArg(`meta must be JSON-serialisable, not ${describe(v)}`)
+  if (text === undefined) throw invalidArg(`${name} must be JSON-serialisable, not ${describe(v)}`)
   return text
 }
 
@@ -188,4 +201,10 @@ function errorText(v) {
   return v === undefined ? undefined : thrownText(v)
 }
 
-module.exports = { options, string, optionalString, duration, signal, func, meta, errorText, thrownText, describe, MAX_DURATION_MS }
+/** An optional boolean option. */
+function boolean(name, v) {
+  if (v !== undefined && typeof v !== 'boolean') throw invalidArg(`${name} must be a boolean, not ${describe(v)}`)
+  return v
+}
+
+module.exports = { options, string, optionalString, duration, signal, func, meta, json, JsonText, boolean, attempt, errorText, thrownText, describe, MAX_DURATION_MS }

@@ -5,7 +5,7 @@
  */
 import type { AcquireResult, AlreadyRunning, AwaitingApproval, Conflict, GuardInfo, Inspection, Lease, ReleaseStatus, RunOptions, TaskGuard } from '../index'
 
-export type GetGuard = () => TaskGuard | Promise<TaskGuard>
+export type GetGuard = () => TaskGuard<boolean> | Promise<TaskGuard<boolean>>
 
 /** The plugin's settings (`plugins.entries.task-guard.config`), as in openclaw.plugin.json. */
 export interface TaskGuardPluginConfig {
@@ -194,7 +194,7 @@ export type TriggerAnswer<T> =
  * and returns a promise of its end (heartbeated meanwhile, released by outcome).
  */
 export declare function guardTrigger<T>(
-  guard: TaskGuard,
+  guard: TaskGuard<boolean>,
   options: RunOptions & { sessionKey: string; task: string; label?: string },
   start: (lease: Lease) => T | Promise<T>,
 ): Promise<TriggerAnswer<T>>
@@ -224,7 +224,7 @@ export declare function createDispatchGuard(options: {
 
 /** The runtime every registration of the plugin in this process shares, per store. */
 export interface SharedRuntime {
-  getGuard(): Promise<TaskGuard>
+  getGuard(): Promise<TaskGuard<boolean>>
   held: HeldRuns
   origin: RunOrigin
   answered: Map<string, string>
@@ -232,12 +232,12 @@ export interface SharedRuntime {
 }
 export declare function sharedRuntime(
   config: ResolvedConfig,
-  options: { stateDir: string; open: (config: ResolvedConfig) => Promise<TaskGuard>; log?: { warn?: (msg: string) => void } },
+  options: { stateDir: string; open: (config: ResolvedConfig) => Promise<TaskGuard<boolean>>; log?: { warn?: (msg: string) => void } },
 ): SharedRuntime
 /** How a run ends when its gateway stops first: as staleness would (`'heal'` → cancelled, `'fail'` → failed). */
 export declare function interruptedStatus(onStale: 'heal' | 'fail'): 'cancelled' | 'failed'
 /** Ends the runs an earlier process of this gateway held; returns them. */
-export declare function endOrphans(guard: TaskGuard, origin: RunOrigin, status: ReleaseStatus): Promise<GuardInfo[]>
+export declare function endOrphans(guard: TaskGuard<boolean>, origin: RunOrigin, status: ReleaseStatus): Promise<GuardInfo[]>
 
 export declare function describeConflict(conflict: AlreadyRunning | AwaitingApproval, what: string): string
 export declare function describeUnavailable(err: Error & { code?: string }, what: string): string

@@ -15,7 +15,7 @@ export interface PluginApiLike {
 export declare function registerTaskGuard(
   api: PluginApiLike,
   options?: { stateDir?: string },
-): { config: ResolvedConfig; getGuard: () => Promise<TaskGuard>; held: HeldRuns; spawn: SpawnGuard | null; tools: ToolGuard | null; dispatch: DispatchGuard | null }
+): { config: ResolvedConfig; getGuard: () => Promise<TaskGuard<boolean>>; held: HeldRuns; spawn: SpawnGuard | null; tools: ToolGuard | null; dispatch: DispatchGuard | null }
 
 /** The plugin entry, as `definePluginEntry` returns it. */
 declare const plugin: {

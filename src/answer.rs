@@ -7,8 +7,8 @@
 //! these constants to it.
 
 use crate::engine::{
-    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunId,
-    RunInfo,
+    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, OutcomeReply, ReleaseReply,
+    Reply, RunId, RunInfo,
 };
 
 /// Status indexes, in `contract.json`'s `statuses` order.
@@ -24,6 +24,13 @@ pub const EXTENDED: f64 = 8.0;
 pub const APPROVED: f64 = 9.0;
 pub const NOT_FAILED: f64 = 10.0;
 pub const PAYLOAD_MISMATCH: f64 = 11.0;
+pub const ALREADY_COMPLETED: f64 = 12.0;
+/// An outcome's answers.
+pub const RUNNING: f64 = 13.0;
+pub const SUCCEEDED: f64 = 14.0;
+pub const FAILED: f64 = 15.0;
+pub const CANCELLED: f64 = 16.0;
+pub const UNKNOWN: f64 = 17.0;
 
 /// Slots, in `contract.json`'s `answerSlots` order.
 pub const STATUS: usize = 0;
@@ -48,7 +55,8 @@ pub const HEALED_OWNER_LENGTH: usize = 16;
 pub const ERROR_LENGTH: usize = 17;
 pub const FINGERPRINT_LENGTH: usize = 18;
 pub const EXPECTED_LENGTH: usize = 19;
-pub const SLOTS: usize = 20;
+pub const RESULT_LENGTH: usize = 20;
+pub const SLOTS: usize = 21;
 
 /// The strings of an answer, joined, with their lengths written to `out`.
 struct Text<'a> {
@@ -116,6 +124,7 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<
         ERROR_LENGTH,
         FINGERPRINT_LENGTH,
         EXPECTED_LENGTH,
+        RESULT_LENGTH,
     ] {
         out[slot] = -1.0;
     }
@@ -198,6 +207,37 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<
             t.put(EXPECTED_LENGTH, Some(expected));
             PAYLOAD_MISMATCH
         }
+        Reply::Acquire(AcquireReply::AlreadyCompleted {
+            run_id,
+            ended_at,
+            result,
+        }) => {
+            t.run_id(RUN_ID_LENGTH, run_id);
+            t.out[AT] = *ended_at as f64;
+            t.put(RESULT_LENGTH, result.as_deref());
+            ALREADY_COMPLETED
+        }
+        // The caller named the run: it is not sent back.
+        Reply::Outcome(OutcomeReply::Running { expires_at }) => {
+            t.out[EXPIRES_AT] = *expires_at as f64;
+            RUNNING
+        }
+        Reply::Outcome(OutcomeReply::Succeeded { ended_at, result }) => {
+            t.out[AT] = *ended_at as f64;
+            t.put(RESULT_LENGTH, result.as_deref());
+            SUCCEEDED
+        }
+        Reply::Outcome(OutcomeReply::Failed { ended_at, error }) => {
+            t.out[AT] = *ended_at as f64;
+            t.put(ERROR_LENGTH, error.as_deref());
+            FAILED
+        }
+        Reply::Outcome(OutcomeReply::Cancelled { ended_at, note }) => {
+            t.out[AT] = *ended_at as f64;
+            t.put(ERROR_LENGTH, note.as_deref());
+            CANCELLED
+        }
+        Reply::Outcome(OutcomeReply::Unknown) => UNKNOWN,
     };
     t.out[STATUS] = status;
     (!t.text.is_empty()).then_some(t.text)
@@ -234,10 +274,16 @@ mod tests {
             (APPROVED, "approved"),
             (NOT_FAILED, "not_failed"),
             (PAYLOAD_MISMATCH, "payload_mismatch"),
+            (ALREADY_COMPLETED, "already_completed"),
+            (RUNNING, "running"),
+            (SUCCEEDED, "succeeded"),
+            (FAILED, "failed"),
+            (CANCELLED, "cancelled"),
+            (UNKNOWN, "unknown"),
         ] {
             assert_eq!(statuses[i as usize], name);
         }
-        assert_eq!(statuses.len(), 12);
+        assert_eq!(statuses.len(), 18);
         let slots = contract_list("answerSlots");
         for (i, name) in [
             (STATUS, "status"),
@@ -260,6 +306,7 @@ mod tests {
             (ERROR_LENGTH, "errorLength"),
             (FINGERPRINT_LENGTH, "fingerprintLength"),
             (EXPECTED_LENGTH, "expectedLength"),
+            (RESULT_LENGTH, "resultLength"),
         ] {
             assert_eq!(slots[i], name);
         }

@@ -5,7 +5,7 @@ use super::errors::{invalid, Result};
 use super::options::{duration, ttl, Settings};
 use crate::engine::{
     storage_key, validate_key, validate_run_id, validate_text, Acquire, ApproveRetry, Command,
-    ForceRelease, GuardState, Heartbeat, Owner, Release, ReleaseStatus, RunId,
+    ForceRelease, GuardState, Heartbeat, Outcome, Owner, Release, ReleaseStatus, RunId,
     MAX_FINGERPRINT_BYTES, MAX_META_BYTES, MAX_OWNER_BYTES, MAX_REASON_BYTES,
 };
 use crate::store::{InspectFilter, DEFAULT_PAGE, MAX_PAGE};
@@ -53,16 +53,46 @@ fn run_id(s: &str) -> Result<RunId> {
     }
 }
 
-/// `status` indexes `ReleaseStatus::ALL`.
-pub fn release(run_id_text: String, status: u32, error: Option<String>) -> Result<Command> {
+/// `status` indexes `ReleaseStatus::ALL`; `result` is JSON text, for a success only.
+pub fn release(
+    settings: &Settings,
+    run_id_text: String,
+    status: u32,
+    error: Option<String>,
+    result: Option<String>,
+) -> Result<Command> {
     let run_id = run_id(&run_id_text)?;
     let status = *ReleaseStatus::ALL
         .get(status as usize)
         .ok_or_else(|| invalid(format!("unknown release status index {status}")))?;
+    if let Some(r) = &result {
+        if status != ReleaseStatus::Succeeded {
+            return Err(invalid(format!(
+                "result is a success's value: a '{}' release takes an error, not a result",
+                status.as_str()
+            )));
+        }
+        if r.len() > settings.max_result_bytes {
+            return Err(invalid(format!(
+                "result is {} bytes as JSON; maxResultBytes is {}",
+                r.len(),
+                settings.max_result_bytes
+            )));
+        }
+        serde_json::from_str::<serde::de::IgnoredAny>(r)
+            .map_err(|e| invalid(format!("result is not JSON text: {e}")))?;
+    }
     Ok(Command::Release(Release {
         run_id,
         status,
         error,
+        result,
+    }))
+}
+
+pub fn outcome(run_id_text: String) -> Result<Command> {
+    Ok(Command::Outcome(Outcome {
+        run_id: run_id(&run_id_text)?,
     }))
 }
 

@@ -122,8 +122,18 @@ pub fn guard_release(
     run_id: String,
     status: u32,
     error: Option<String>,
+    result: Option<String>,
 ) -> Result<Option<String>> {
-    guarded(|| g.command(id, &key, commands::release(run_id, status, error)?))
+    guarded(|| {
+        let cmd = commands::release(&g.settings, run_id, status, error, result)?;
+        g.command(id, &key, cmd)
+    })
+}
+
+/// How run `run_id` of `key` ended, or that it still runs; changes nothing.
+#[napi]
+pub fn guard_outcome(g: &Handle, id: u32, key: String, run_id: String) -> Result<Option<String>> {
+    guarded(|| g.command(id, &key, commands::outcome(run_id)?))
 }
 
 #[napi]

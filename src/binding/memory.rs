@@ -97,7 +97,7 @@ impl Memory {
         command: Command,
     ) -> Result<Option<String>> {
         let known = answer::Known {
-            run_id: matches!(command, Command::Release(_)),
+            run_id: matches!(command, Command::Release(_) | Command::Outcome(_)),
             owner: matches!(&command, Command::Acquire(a) if a.owner.is_some()),
         };
         let done = self.execute(settings, key, command)?;

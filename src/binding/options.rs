@@ -5,7 +5,7 @@ use napi_derive::napi;
 use super::errors::{invalid, Result};
 use crate::engine::{
     validate_namespace, validate_text, OnStale, Policy, DEFAULT_MAX_KEY_BYTES,
-    DEFAULT_RETENTION_MS, DEFAULT_TTL_MS, MAX_MAX_KEY_BYTES, MAX_OWNER_BYTES, MAX_TTL_MS,
+    DEFAULT_MAX_RESULT_BYTES, DEFAULT_RETENTION_MS, DEFAULT_TTL_MS, MAX_MAX_KEY_BYTES, MAX_MAX_RESULT_BYTES, MAX_OWNER_BYTES, MAX_TTL_MS,
 };
 use crate::store::redis::{DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS};
 use crate::store::sqlite::Durability;
@@ -22,6 +22,10 @@ pub struct NativeOptions {
     pub default_ttl_ms: Option<f64>,
     pub on_stale: Option<String>,
     pub retention_ms: Option<f64>,
+    /// How long a success is replayed to duplicates (0: off); at most `retentionMs`.
+    pub replay_ms: Option<f64>,
+    /// The largest result (as JSON, in bytes) a release may store.
+    pub max_result_bytes: Option<f64>,
     /// SQLite: 'full' (default) or 'normal'.
     pub durability: Option<String>,
     /// SQLite: false commits every call on its own (for measurement).
@@ -59,6 +63,7 @@ pub struct Settings {
     pub tls: Option<redis::TlsCertificates>,
     pub namespace: String,
     pub max_key_bytes: usize,
+    pub max_result_bytes: usize,
     pub policy: Policy,
 }
 
@@ -162,7 +167,7 @@ impl Settings {
             MAX_MAX_KEY_BYTES as u64,
             DEFAULT_MAX_KEY_BYTES as u64,
         )? as usize;
-        let policy = Policy {
+        let mut policy = Policy {
             default_ttl_ms: ttl("defaultTtlMs", o.default_ttl_ms)?.unwrap_or(DEFAULT_TTL_MS),
             on_stale,
             retention_ms: or_default(
@@ -172,7 +177,22 @@ impl Settings {
                 u64::MAX >> 12,
                 DEFAULT_RETENTION_MS,
             )?,
+            replay_ms: 0,
         };
+        policy.replay_ms = or_default("replayMs", o.replay_ms, 0, policy.retention_ms, 0)
+            .map_err(|_| {
+                invalid(format!(
+                    "replayMs must be an integer from 0 to retentionMs ({}): a success is replayed from its record, which retention keeps that long",
+                    policy.retention_ms
+                ))
+            })?;
+        let max_result_bytes = or_default(
+            "maxResultBytes",
+            o.max_result_bytes,
+            0,
+            MAX_MAX_RESULT_BYTES as u64,
+            DEFAULT_MAX_RESULT_BYTES as u64,
+        )? as usize;
         let durability = match o.durability.as_deref() {
             None | Some("full") => Durability::Full,
             Some("normal") => Durability::Normal,
@@ -205,6 +225,7 @@ impl Settings {
             )?,
             namespace,
             max_key_bytes,
+            max_result_bytes,
             policy,
         })
     }

@@ -1,12 +1,15 @@
 use super::command::{
-    Acquire, ApproveRetry, Command, ForceRelease, Heartbeat, Release, ReleaseStatus,
+    Acquire, ApproveRetry, Command, ForceRelease, Heartbeat, Outcome, Release, ReleaseStatus,
 };
 use super::ids::RunId;
 use super::limits::MAX_ERROR_BYTES;
 use super::policy::{OnStale, Policy};
-use super::record::{Approval, EndedHow, Failure, FailureCause, Given, Phase, Record, Run};
+use super::record::{
+    Approval, Ended, EndedHow, Failure, FailureCause, Given, Kept, Phase, Record, Run,
+};
 use super::reply::{
-    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunInfo,
+    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, OutcomeReply, ReleaseReply,
+    Reply, RunInfo,
 };
 
 /// What a store hands to `apply` besides the record: the one clock reading for
@@ -51,6 +54,7 @@ pub fn apply(record: &mut Record, command: Command, ctx: &mut Context) -> Applie
             let (r, ch) = force_release(record, c, ctx.now);
             (Reply::ForceRelease(r), ch)
         }
+        Command::Outcome(c) => (Reply::Outcome(outcome(record, &c)), false),
     };
     if changed {
         record.updated_at = ctx.now;
@@ -69,7 +73,10 @@ fn next_fence(record: &Record, ctx: &Context) -> u64 {
 fn acquire(rec: &mut Record, cmd: Acquire, ctx: &mut Context) -> (AcquireReply, bool) {
     let now = ctx.now;
     match &rec.phase {
-        Phase::Idle => (grant(rec, cmd, 1, None, ctx), true),
+        Phase::Idle => match replay(rec, &cmd, now, ctx.policy.replay_ms) {
+            Some(reply) => (reply, false),
+            None => (grant(rec, cmd, 1, None, ctx), true),
+        },
         Phase::Running(run) if !run.is_expired(now) => {
             let reply = mismatch(run, &cmd)
                 .unwrap_or_else(|| AcquireReply::AlreadyRunning(RunInfo::from(run)));
@@ -97,7 +104,9 @@ fn acquire(rec: &mut Record, cmd: Acquire, ctx: &mut Context) -> (AcquireReply, 
                 FailureCause::Stale => EndedHow::Expired,
             };
             let (id, at, attempt) = (f.run.run_id.clone(), f.failed_at, f.run.attempt + 1);
-            rec.remember(id, at, how);
+            // Its error stays with it: an outcome asked of it later still says why.
+            let error = f.error.clone();
+            rec.remember_with(id, at, how, error, None);
             (grant(rec, cmd, attempt, None, ctx), true)
         }
     }
@@ -132,6 +141,32 @@ fn grant(
         run: summary,
         healed_from,
     }
+}
+
+/// Within `replay_ms` after the key's last run succeeded, a duplicate gets that
+/// run's result instead of a run; a different payload is not a duplicate.
+fn replay(rec: &Record, cmd: &Acquire, now: i64, replay_ms: u64) -> Option<AcquireReply> {
+    let last = rec.history.first()?;
+    let window_ends = last
+        .ended_at
+        .saturating_add(replay_ms.min(i64::MAX as u64) as i64);
+    if last.how != EndedHow::Released(ReleaseStatus::Succeeded) || now >= window_ends {
+        return None;
+    }
+    if let (Some(expected), Some(given)) = (last.fingerprint(), cmd.fingerprint.as_deref()) {
+        if expected != given {
+            return Some(AcquireReply::PayloadMismatch {
+                run_id: last.run_id.clone(),
+                fingerprint: given.to_owned(),
+                expected: expected.to_owned(),
+            });
+        }
+    }
+    Some(AcquireReply::AlreadyCompleted {
+        run_id: last.run_id.clone(),
+        ended_at: last.ended_at,
+        result: last.result().map(str::to_owned),
+    })
 }
 
 /// A different payload for the same task while `run` holds the key: told
@@ -183,15 +218,24 @@ fn release(rec: &mut Record, cmd: Release, now: i64) -> (ReleaseReply, bool) {
                 unreachable!()
             };
             let ran_ms = now.saturating_sub(run.started_at).max(0) as u64;
-            if cmd.status == ReleaseStatus::Failed {
-                rec.phase = Phase::Failed(Box::new(Failure {
-                    run,
-                    failed_at: now,
-                    error: cmd.error.map(truncate_error),
-                    cause: FailureCause::Released,
-                }));
-            } else {
-                rec.remember(run.run_id, now, EndedHow::Released(cmd.status));
+            match cmd.status {
+                ReleaseStatus::Failed => {
+                    rec.phase = Phase::Failed(Box::new(Failure {
+                        run,
+                        failed_at: now,
+                        error: cmd.error.map(truncate_error),
+                        cause: FailureCause::Released,
+                    }))
+                }
+                ReleaseStatus::Succeeded => {
+                    let fingerprint = run.given.and_then(|g| g.fingerprint);
+                    let kept = Kept::of(cmd.result.map(String::into_boxed_str), fingerprint);
+                    rec.remember_with(run.run_id, now, EndedHow::Released(cmd.status), None, kept);
+                }
+                ReleaseStatus::Cancelled => {
+                    let note = cmd.error.map(truncate_error);
+                    rec.remember_with(run.run_id, now, EndedHow::Released(cmd.status), note, None);
+                }
             }
             let reply = ReleaseReply::Released {
                 run_id: cmd.run_id,
@@ -300,7 +344,7 @@ fn force_release(rec: &mut Record, cmd: ForceRelease, now: i64) -> (ForceRelease
         )),
     };
     let run_id = run.run_id.clone();
-    rec.remember_with(run.run_id, now, EndedHow::Forced, note);
+    rec.remember_with(run.run_id, now, EndedHow::Forced, note, None);
     (
         ForceReleaseReply::Released {
             run_id,
@@ -308,6 +352,55 @@ fn force_release(rec: &mut Record, cmd: ForceRelease, now: i64) -> (ForceRelease
         },
         true,
     )
+}
+
+/// How the named run ended, from the record alone: a read, never a change.
+fn outcome(rec: &Record, cmd: &Outcome) -> OutcomeReply {
+    match &rec.phase {
+        Phase::Running(run) if run.run_id == cmd.run_id => {
+            return OutcomeReply::Running {
+                expires_at: run.expires_at,
+            }
+        }
+        Phase::Failed(f) | Phase::Approved(f, _) if f.run.run_id == cmd.run_id => {
+            return OutcomeReply::Failed {
+                ended_at: f.failed_at,
+                error: f.error.clone(),
+            }
+        }
+        _ => {}
+    }
+    match rec.ended(&cmd.run_id) {
+        Some(e) => ended_outcome(e),
+        None => OutcomeReply::Unknown,
+    }
+}
+
+fn ended_outcome(e: &Ended) -> OutcomeReply {
+    let ended_at = e.ended_at;
+    match e.how {
+        EndedHow::Released(ReleaseStatus::Succeeded) => OutcomeReply::Succeeded {
+            ended_at,
+            result: e.result().map(str::to_owned),
+        },
+        EndedHow::Released(ReleaseStatus::Failed) | EndedHow::Expired => OutcomeReply::Failed {
+            ended_at,
+            error: e.note.clone(),
+        },
+        EndedHow::Healed => OutcomeReply::Failed {
+            ended_at,
+            error: Some(
+                "run went stale (no heartbeat or release before its expiry) and a later acquire replaced it"
+                    .to_owned(),
+            ),
+        },
+        EndedHow::Released(ReleaseStatus::Cancelled) | EndedHow::Forced => {
+            OutcomeReply::Cancelled {
+                ended_at,
+                note: e.note.clone(),
+            }
+        }
+    }
 }
 
 fn truncate_error(mut s: String) -> String {

@@ -36,6 +36,15 @@ pub struct Release {
     pub run_id: RunId,
     pub status: ReleaseStatus,
     pub error: Option<String>,
+    /// A success's result (caller's JSON, verbatim), kept for duplicates and
+    /// joiners; ignored for any other status.
+    pub result: Option<String>,
+}
+
+/// Asks how a run ended, or whether it still runs. Changes nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub run_id: RunId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,4 +74,5 @@ pub enum Command {
     Heartbeat(Heartbeat),
     ApproveRetry(ApproveRetry),
     ForceRelease(ForceRelease),
+    Outcome(Outcome),
 }

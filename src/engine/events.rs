@@ -31,7 +31,8 @@ impl EventKind {
 pub struct Event {
     pub kind: EventKind,
     pub run_id: RunId,
-    /// healed: the run that replaced it; conflict: 'already_running' or 'awaiting_approval';
+    /// healed: the run that replaced it; conflict: the answer ('already_running',
+    /// 'awaiting_approval', 'payload_mismatch', 'already_completed');
     /// released: the status.
     pub detail: Option<String>,
 }
@@ -61,6 +62,9 @@ pub fn events_of(reply: &Reply) -> Vec<Event> {
         }
         Reply::Acquire(AcquireReply::PayloadMismatch { run_id, .. }) => {
             vec![event(Conflict, run_id, Some("payload_mismatch"))]
+        }
+        Reply::Acquire(AcquireReply::AlreadyCompleted { run_id, .. }) => {
+            vec![event(Conflict, run_id, Some("already_completed"))]
         }
         Reply::Acquire(AcquireReply::AwaitingApproval {
             failed_run_id,

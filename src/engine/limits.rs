@@ -19,3 +19,7 @@ pub const MAX_REASON_BYTES: usize = 4 * 1024;
 /// Ended runs remembered per key, so a late `release`/`heartbeat` can be told
 /// `already_released` or `lost` instead of `not_owner`.
 pub const HISTORY_LEN: usize = 4;
+/// A success's stored result (its JSON): every later command on the key reads
+/// the record it is in, so it is kept small by default.
+pub const DEFAULT_MAX_RESULT_BYTES: usize = 64 * 1024;
+pub const MAX_MAX_RESULT_BYTES: usize = 16 * 1024 * 1024;

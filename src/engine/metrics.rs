@@ -7,11 +7,12 @@ use super::reply::{AcquireReply, ApproveReply, ForceReleaseReply, ReleaseReply, 
 /// Upper bounds of the run-duration buckets, in seconds (then +Inf).
 pub const BUCKETS_S: [f64; 9] = [0.1, 1.0, 10.0, 60.0, 300.0, 900.0, 3600.0, 21600.0, 86400.0];
 
-pub const ACQUIRE_ANSWERS: [&str; 4] = [
+pub const ACQUIRE_ANSWERS: [&str; 5] = [
     "acquired",
     "already_running",
     "awaiting_approval",
     "payload_mismatch",
+    "already_completed",
 ];
 pub const RELEASE_STATUSES: [&str; 4] = ["succeeded", "failed", "cancelled", "forced"];
 pub const FAILURE_CAUSES: [&str; 2] = ["released", "stale"];
@@ -19,7 +20,7 @@ pub const FAILURE_CAUSES: [&str; 2] = ["released", "stale"];
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Metrics {
     /// By `ACQUIRE_ANSWERS`.
-    pub acquires: [u64; 4],
+    pub acquires: [u64; ACQUIRE_ANSWERS.len()],
     /// By `RELEASE_STATUSES`.
     pub releases: [u64; 4],
     pub heals: u64,
@@ -44,6 +45,7 @@ impl Metrics {
                     AcquireReply::AlreadyRunning(_) => (1, false),
                     AcquireReply::AwaitingApproval { newly_failed, .. } => (2, *newly_failed),
                     AcquireReply::PayloadMismatch { .. } => (3, false),
+                    AcquireReply::AlreadyCompleted { .. } => (4, false),
                 };
                 self.acquires[answer] += 1;
                 self.failures[1] += u64::from(newly_failed);

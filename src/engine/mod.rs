@@ -19,7 +19,7 @@ mod reply;
 
 pub use apply::{apply, Context};
 pub use command::{
-    Acquire, ApproveRetry, Command, ForceRelease, Heartbeat, Release, ReleaseStatus,
+    Acquire, ApproveRetry, Command, ForceRelease, Heartbeat, Outcome, Release, ReleaseStatus,
 };
 pub use error::InvalidArg;
 pub use events::{events_of, Event, EventKind};
@@ -30,10 +30,11 @@ pub use limits::*;
 pub use metrics::{Metrics, ACQUIRE_ANSWERS, BUCKETS_S, FAILURE_CAUSES, RELEASE_STATUSES};
 pub use policy::{purge_cutoff, OnStale, Policy};
 pub use record::{
-    Approval, Ended, EndedHow, Failure, FailureCause, Given, History, Phase, Record, Run,
+    Approval, Ended, EndedHow, Failure, FailureCause, Given, History, Kept, Phase, Record, Run,
 };
 pub use reply::{
-    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, ReleaseReply, Reply, RunInfo,
+    AcquireReply, ApproveReply, ForceReleaseReply, HeartbeatReply, OutcomeReply, ReleaseReply,
+    Reply, RunInfo,
 };
 
 #[cfg(test)]

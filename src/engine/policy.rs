@@ -14,6 +14,10 @@ pub struct Policy {
     pub default_ttl_ms: u64,
     pub on_stale: OnStale,
     pub retention_ms: u64,
+    /// How long after a success a duplicate is answered with it (`AlreadyCompleted`)
+    /// instead of being granted; 0: never. At most `retention_ms`, so the record
+    /// it replays outlives the window.
+    pub replay_ms: u64,
 }
 
 impl Default for Policy {
@@ -22,6 +26,7 @@ impl Default for Policy {
             default_ttl_ms: DEFAULT_TTL_MS,
             on_stale: OnStale::Heal,
             retention_ms: DEFAULT_RETENTION_MS,
+            replay_ms: 0,
         }
     }
 }

@@ -97,8 +97,36 @@ pub struct Ended {
     pub run_id: RunId,
     pub ended_at: i64,
     pub how: EndedHow,
-    /// Who forced it and why, for `Forced`.
+    /// What is known of why it did not succeed: its error (a failure), or who
+    /// forced it and why (`Forced`).
     pub note: Option<String>,
+    /// A success's result (caller's JSON, verbatim) and the fingerprint it ran
+    /// with: kept on the newest ended run only, so a record holds at most one result.
+    pub kept: Option<Box<Kept>>,
+}
+
+/// What a success leaves for a duplicate within the replay window, and for joiners.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kept {
+    pub result: Option<Box<str>>,
+    pub fingerprint: Option<Box<str>>,
+}
+
+impl Kept {
+    /// `None` when there is nothing to keep.
+    pub fn of(result: Option<Box<str>>, fingerprint: Option<Box<str>>) -> Option<Box<Kept>> {
+        (result.is_some() || fingerprint.is_some()).then(|| Box::new(Kept { result, fingerprint }))
+    }
+}
+
+impl Ended {
+    pub fn result(&self) -> Option<&str> {
+        self.kept.as_ref()?.result.as_deref()
+    }
+
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.kept.as_ref()?.fingerprint.as_deref()
+    }
 }
 
 /// Recently ended runs, newest first. Most records (a running run's first
@@ -115,6 +143,10 @@ impl History {
             .get_or_insert_with(|| Box::new(Vec::with_capacity(HISTORY_LEN)));
         if list.len() == HISTORY_LEN {
             list.pop();
+        }
+        // Only the newest run's result is kept: a record stays one result large.
+        if let Some(previous) = list.first_mut() {
+            previous.kept = None;
         }
         list.insert(0, e);
     }
@@ -163,7 +195,7 @@ impl Record {
     }
 
     pub(crate) fn remember(&mut self, run_id: RunId, ended_at: i64, how: EndedHow) {
-        self.remember_with(run_id, ended_at, how, None);
+        self.remember_with(run_id, ended_at, how, None, None);
     }
 
     pub(crate) fn remember_with(
@@ -172,12 +204,14 @@ impl Record {
         ended_at: i64,
         how: EndedHow,
         note: Option<String>,
+        kept: Option<Box<Kept>>,
     ) {
         self.history.push_front(Ended {
             run_id,
             ended_at,
             how,
             note,
+            kept,
         });
     }
 

@@ -48,6 +48,37 @@ pub enum AcquireReply {
         fingerprint: String,
         expected: String,
     },
+    /// The key's last run succeeded within the replay window: this is its
+    /// result, and nothing was started.
+    AlreadyCompleted {
+        run_id: RunId,
+        ended_at: i64,
+        result: Option<String>,
+    },
+}
+
+/// How a run ended, as a caller waiting on it needs to know.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OutcomeReply {
+    /// It still holds the key (perhaps past its expiry, until it is healed or failed).
+    Running { expires_at: i64 },
+    Succeeded {
+        ended_at: i64,
+        /// Its result, if it left one and no later run of the key has ended since.
+        result: Option<String>,
+    },
+    /// Released as failed, expired into a failure, or lost to a heal.
+    Failed {
+        ended_at: i64,
+        error: Option<String>,
+    },
+    /// Released as cancelled, or cleared by an operator (the note says who).
+    Cancelled {
+        ended_at: i64,
+        note: Option<String>,
+    },
+    /// Not a run this key knows (never granted, or forgotten with its history).
+    Unknown,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +138,7 @@ pub enum Reply {
     Heartbeat(HeartbeatReply),
     ApproveRetry(ApproveReply),
     ForceRelease(ForceReleaseReply),
+    Outcome(OutcomeReply),
 }
 
 impl RunInfo {
@@ -133,6 +165,14 @@ impl Reply {
             Reply::Acquire(AcquireReply::AlreadyRunning(run)) => run.shift_times(by),
             Reply::Acquire(AcquireReply::AwaitingApproval { failed_at, .. }) => *failed_at += by,
             Reply::Acquire(AcquireReply::PayloadMismatch { .. }) => {}
+            Reply::Acquire(AcquireReply::AlreadyCompleted { ended_at, .. }) => *ended_at += by,
+            Reply::Outcome(
+                OutcomeReply::Succeeded { ended_at, .. }
+                | OutcomeReply::Failed { ended_at, .. }
+                | OutcomeReply::Cancelled { ended_at, .. },
+            ) => *ended_at += by,
+            Reply::Outcome(OutcomeReply::Running { expires_at }) => *expires_at += by,
+            Reply::Outcome(OutcomeReply::Unknown) => {}
             Reply::Release(ReleaseReply::Released { ended_at, .. }) => *ended_at += by,
             Reply::Heartbeat(HeartbeatReply::Extended { expires_at }) => *expires_at += by,
             Reply::ApproveRetry(ApproveReply::Approved { approved_at, .. }) => *approved_at += by,
@@ -158,7 +198,7 @@ impl Reply {
         )
     }
 
-    /// For a conflict with a running run: how long, from `now` on the clock
+    /// For a conflict with a running run (or an outcome asked of one): how long, from `now` on the clock
     /// the answer's times are on, until that run expires; an acquire waiting
     /// for it tries again then, as it may be healed. A failure awaiting
     /// approval has no such time: only an approval lets waiters in.
@@ -166,6 +206,9 @@ impl Reply {
         match self {
             Reply::Acquire(AcquireReply::AlreadyRunning(run)) => {
                 Some(run.expires_at.saturating_sub(now).max(0) as u64)
+            }
+            Reply::Outcome(OutcomeReply::Running { expires_at }) => {
+                Some(expires_at.saturating_sub(now).max(0) as u64)
             }
             _ => None,
         }

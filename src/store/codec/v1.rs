@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    Approval, Ended, EndedHow, Failure, FailureCause, Given, Owner, Phase, Record, ReleaseStatus,
+    Approval, Ended, EndedHow, Failure, FailureCause, Given, Kept, Owner, Phase, Record, ReleaseStatus,
     Run, RunId,
 };
 
@@ -101,6 +101,13 @@ struct StoredEnded {
     how: StoredHow,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     note: Option<String>,
+    /// Added in 0.2 without a new version, as `fingerprint` was: a success's
+    /// result (JSON text) and payload fingerprint, for replay. Readers that
+    /// predate them ignore them (they never replay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    result: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fingerprint: Option<String>,
 }
 
 impl From<&Record> for Stored {
@@ -241,6 +248,8 @@ impl From<&Ended> for StoredEnded {
                 EndedHow::Forced => StoredHow::Forced,
             },
             note: e.note.clone(),
+            result: e.result().map(str::to_owned),
+            fingerprint: e.fingerprint().map(str::to_owned),
         }
     }
 }
@@ -261,6 +270,10 @@ impl From<StoredEnded> for Ended {
                 StoredHow::Forced => EndedHow::Forced,
             },
             note: e.note,
+            kept: Kept::of(
+                e.result.map(String::into_boxed_str),
+                e.fingerprint.map(String::into_boxed_str),
+            ),
         }
     }
 }

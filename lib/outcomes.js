@@ -1,0 +1,97 @@
+'use strict'
+// Callers waiting (`outcome(key, runId, { waitMs })`) for a run to end. Unlike
+// waiting acquires they take nothing, so every watcher of a key looks again
+// whenever the key may have changed: when this guard sees a run of the key end
+// or be replaced, and, on a store other processes share (whose changes raise no
+// event here), every `pollMs`. The answer is the engine's outcome; a watcher is
+// answered as soon as it is not `running`, or with whatever it is at its deadline.
+
+const { abortError } = require('./errors')
+
+class Outcomes {
+  /**
+   * @param look  one outcome query: an answer, or a promise of one
+   * @param options.pollMs  look again this often (stores shared with other processes)
+   */
+  constructor(look, { pollMs } = {}) {
+    this.look = look
+    this.pollMs = pollMs
+    this.byKey = new Map()
+  }
+
+  /** Whether anyone waits on `key` (checked before waking: the common answer is no). */
+  has(key) {
+    return this.byKey.has(key)
+  }
+
+  /** Waits for run `runId`, whose last answer was `running`, to end; at most `waitMs`. */
+  wait(key, runId, waitMs, signal) {
+    return new Promise((resolve, reject) => {
+      const w = { key, runId, resolve, reject, signal, deadline: null, onAbort: null, done: false, looking: false, lastLook: false }
+      let watchers = this.byKey.get(key)
+      if (watchers === undefined) {
+        watchers = { list: new Set(), poll: null }
+        this.byKey.set(key, watchers)
+        if (this.pollMs) watchers.poll = setInterval(() => this.wake(key), this.pollMs)
+      }
+      watchers.list.add(w)
+      w.deadline = setTimeout(() => this.check(w, true), waitMs)
+      if (signal) {
+        w.onAbort = () => this.settle(w, null, abortError(signal))
+        signal.addEventListener('abort', w.onAbort, { once: true })
+      }
+    })
+  }
+
+  /** Every watcher of `key` looks again. */
+  wake(key) {
+    const watchers = this.byKey.get(key)
+    if (watchers === undefined) return
+    for (const w of [...watchers.list]) this.check(w, false)
+  }
+
+  /** One look for `w`; `last`: its deadline came, so it is answered whatever the look says. */
+  check(w, last) {
+    if (w.done) return
+    if (last) w.lastLook = true
+    if (w.looking) return // the look in flight answers for this one too
+    w.looking = true
+    let r
+    try {
+      r = this.look(w.key, w.runId)
+    } catch (err) {
+      this.settle(w, null, err)
+      return
+    }
+    const handle = (answer) => {
+      w.looking = false
+      if (answer.status !== 'running' || w.lastLook) this.settle(w, answer, null)
+    }
+    if (r instanceof Promise) r.then(handle, (err) => this.settle(w, null, err))
+    else handle(r)
+  }
+
+  settle(w, answer, err) {
+    if (w.done) return
+    w.done = true
+    clearTimeout(w.deadline)
+    if (w.onAbort) w.signal.removeEventListener('abort', w.onAbort)
+    const watchers = this.byKey.get(w.key)
+    watchers.list.delete(w)
+    if (watchers.list.size === 0) {
+      if (watchers.poll) clearInterval(watchers.poll)
+      this.byKey.delete(w.key)
+    }
+    if (err) w.reject(err)
+    else w.resolve(answer)
+  }
+
+  /** Rejects every watcher (the guard closed). */
+  rejectAll(makeError) {
+    for (const watchers of [...this.byKey.values()]) {
+      for (const w of [...watchers.list]) this.settle(w, null, makeError())
+    }
+  }
+}
+
+module.exports = { Outcomes }
