@@ -1,6 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { TaskGuard } from '../index.mjs'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+const helpers = createRequire(import.meta.url)('./sqlite-helpers.cjs')
 
 test('waitMs: waiters are served FIFO as each run is released', async () => {
   const g = new TaskGuard()
@@ -76,4 +79,16 @@ test('close rejects pending waiters with ERR_TASK_GUARD_CLOSED', async () => {
   const waiting = g.acquire('k', { waitMs: 10_000 })
   await g.close()
   await assert.rejects(waiting, { code: 'ERR_TASK_GUARD_CLOSED' })
+})
+
+test('a durable store: an abort while the first try is in flight rejects at once, not at waitMs', async () => {
+  const g = await TaskGuard.open({ store: `sqlite:${path.join(helpers.tempDir(), 'guards.db')}` })
+  await g.acquire('k')
+  const ac = new AbortController()
+  const t0 = performance.now()
+  const waiting = g.acquire('k', { waitMs: 30_000, signal: ac.signal })
+  ac.abort()
+  await assert.rejects(waiting, { name: 'AbortError' })
+  assert.ok(performance.now() - t0 < 5_000, 'rejected by the abort, not by the deadline')
+  await g.close()
 })

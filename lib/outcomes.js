@@ -27,6 +27,8 @@ class Outcomes {
   /** Waits for run `runId`, whose last answer was `running`, to end; at most `waitMs`. */
   wait(key, runId, waitMs, signal) {
     return new Promise((resolve, reject) => {
+      // Aborted while its first look was in flight (a durable store answers later).
+      if (signal?.aborted) return reject(abortError(signal))
       const w = { key, runId, resolve, reject, signal, deadline: null, onAbort: null, done: false, looking: false, lastLook: false }
       let watchers = this.byKey.get(key)
       if (watchers === undefined) {

@@ -23,6 +23,8 @@ class Waiters {
   /** Queues a waiter whose first try answered `conflict`; resolves with a later answer. */
   wait(key, args, waitMs, signal, conflict) {
     return new Promise((resolve, reject) => {
+      // Aborted while its first try was in flight (a durable store answers later).
+      if (signal?.aborted) return reject(abortError(signal))
       const w = { key, args, signal, last: conflict, resolve, reject, deadline: null, onAbort: null, done: false }
       let q = this.queues.get(key)
       if (!q) {
