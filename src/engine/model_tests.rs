@@ -9,6 +9,7 @@ enum Op {
     Release { which: usize, status: u8 },
     Heartbeat { which: usize },
     Approve,
+    Outcome { which: usize },
     Tick(i64),
 }
 
@@ -18,6 +19,7 @@ fn op() -> impl Strategy<Value = Op> {
         (0usize..8, 0u8..3).prop_map(|(which, status)| Op::Release { which, status }),
         (0usize..8).prop_map(|which| Op::Heartbeat { which }),
         Just(Op::Approve),
+        (0usize..8).prop_map(|which| Op::Outcome { which }),
         (0i64..60).prop_map(Op::Tick),
     ]
 }
@@ -28,6 +30,16 @@ struct Model {
     live: Option<(RunId, i64)>, // run id, expires_at
     failed: Option<RunId>,
     approved: bool,
+    /// Ended runs as the record remembers them, newest first: id, how ("succeeded",
+    /// "cancelled", "failed"), when.
+    ended: Vec<(RunId, &'static str, i64)>,
+}
+
+impl Model {
+    fn remember(&mut self, id: RunId, how: &'static str, at: i64) {
+        self.ended.insert(0, (id, how, at));
+        self.ended.truncate(HISTORY_LEN);
+    }
 }
 
 proptest! {
@@ -36,9 +48,11 @@ proptest! {
     fn random_sequences_keep_the_invariants(
         ops in proptest::collection::vec(op(), 1..120),
         fail_on_stale in any::<bool>(),
+        replay_ms in prop_oneof![Just(0u64), 1u64..80],
     ) {
         let mut policy = Policy::default();
         if fail_on_stale { policy.on_stale = OnStale::Fail; }
+        policy.replay_ms = replay_ms;
         let mut rec = Record::default();
         let mut now = 0i64;
         let mut n = 0u32;
@@ -56,6 +70,10 @@ proptest! {
                     let a = apply(&mut rec, cmd, &mut ctx);
                     let Reply::Acquire(r) = a.reply else { panic!() };
                     let stale_live = m.live.as_ref().map(|(_, exp)| now >= *exp);
+                    // Idle, and the key's last ended run succeeded within the window.
+                    let replays = m.live.is_none() && m.failed.is_none()
+                        && matches!(m.ended.first(), Some((_, "succeeded", at)) if now < at + replay_ms as i64);
+                    prop_assert_eq!(matches!(r, AcquireReply::AlreadyCompleted { .. }), replays);
                     match r {
                         AcquireReply::Acquired { run, healed_from } => {
                             prop_assert!(m.failed.is_none() || m.approved, "failed run became acquirable without approval");
@@ -67,6 +85,13 @@ proptest! {
                                 (Some(_), _) => prop_assert!(false, "two live runs"),
                                 (None, _) => prop_assert!(healed_from.is_none()),
                             }
+                            if let (Some((id, _)), Some(true)) = (&m.live, stale_live) {
+                                m.remember(id.clone(), "failed", now);
+                            }
+                            if m.approved {
+                                let id = m.failed.clone().unwrap();
+                                m.remember(id, "failed", now);
+                            }
                             prop_assert!(run.fencing_token > last_fence, "fence did not increase");
                             last_fence = run.fencing_token;
                             m.live = Some((run.run_id.clone(), run.expires_at));
@@ -76,6 +101,10 @@ proptest! {
                         }
                         AcquireReply::PayloadMismatch { .. } => {
                             prop_assert!(false, "no fingerprints here, so no mismatch");
+                        }
+                        AcquireReply::AlreadyCompleted { run_id, .. } => {
+                            prop_assert_eq!(&run_id, &m.ended[0].0);
+                            prop_assert!(!a.changed);
                         }
                         AcquireReply::AlreadyRunning(run) => {
                             prop_assert_eq!(stale_live, Some(false));
@@ -95,14 +124,18 @@ proptest! {
                 Op::Release { which, status } => {
                     let Some(id) = granted.get(which % granted.len().max(1)).cloned() else { continue };
                     let status = [ReleaseStatus::Succeeded, ReleaseStatus::Failed, ReleaseStatus::Cancelled][status as usize];
-                    let cmd = Command::Release(Release { run_id: id.clone(), status, error: None });
+                    let cmd = Command::Release(Release { run_id: id.clone(), status, error: None, result: None });
                     let a = apply(&mut rec, cmd, &mut ctx);
                     let Reply::Release(r) = a.reply else { panic!() };
                     let is_live = m.live.as_ref().map(|l| l.0 == id).unwrap_or(false);
                     prop_assert_eq!(matches!(r, ReleaseReply::Released { .. }), is_live);
                     if is_live {
                         m.live = None;
-                        if status == ReleaseStatus::Failed { m.failed = Some(id); m.approved = false; }
+                        match status {
+                            ReleaseStatus::Failed => { m.failed = Some(id); m.approved = false; }
+                            ReleaseStatus::Succeeded => m.remember(id, "succeeded", now),
+                            ReleaseStatus::Cancelled => m.remember(id, "cancelled", now),
+                        }
                     } else {
                         prop_assert!(!a.changed);
                     }
@@ -119,6 +152,27 @@ proptest! {
                         }
                         _ => prop_assert!(!is_live),
                     }
+                }
+                Op::Outcome { which } => {
+                    let Some(id) = granted.get(which % granted.len().max(1)).cloned() else { continue };
+                    let a = apply(&mut rec, Command::Outcome(Outcome { run_id: id.clone() }), &mut ctx);
+                    prop_assert!(!a.changed, "an outcome is a read");
+                    let Reply::Outcome(o) = a.reply else { panic!() };
+                    let expected = if m.live.as_ref().is_some_and(|l| l.0 == id) {
+                        "running"
+                    } else if m.failed.as_ref() == Some(&id) {
+                        "failed"
+                    } else {
+                        m.ended.iter().find(|e| e.0 == id).map_or("unknown", |e| e.1)
+                    };
+                    let got = match o {
+                        OutcomeReply::Running { .. } => "running",
+                        OutcomeReply::Succeeded { .. } => "succeeded",
+                        OutcomeReply::Failed { .. } => "failed",
+                        OutcomeReply::Cancelled { .. } => "cancelled",
+                        OutcomeReply::Unknown => "unknown",
+                    };
+                    prop_assert_eq!(got, expected, "outcome of {:?}", id);
                 }
                 Op::Approve => {
                     let a = apply(&mut rec, Command::ApproveRetry(ApproveRetry { approved_by: None, reason: None }), &mut ctx);

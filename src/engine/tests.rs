@@ -72,6 +72,7 @@ impl Harness {
             run_id: id.into(),
             status,
             error: Some("boom".into()),
+            result: None,
         };
         match self.run(Command::Release(cmd)).0 {
             Reply::Release(r) => r,
@@ -210,6 +211,7 @@ fn release_naming_a_key_with_nothing_running_is_not_running() {
         run_id: "nobody".into(),
         status: ReleaseStatus::Succeeded,
         error: None,
+        result: None,
     }));
     assert_eq!(r, Reply::Release(ReleaseReply::NotRunning));
     assert!(!changed);
@@ -520,6 +522,7 @@ fn long_errors_are_cut_at_a_char_boundary() {
         run_id: run.run_id,
         status: ReleaseStatus::Failed,
         error: Some("é".repeat(5000)),
+        result: None,
     };
     h.run(Command::Release(cmd));
     let err = view(&h.rec, h.now).unwrap().error.unwrap();

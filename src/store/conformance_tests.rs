@@ -131,6 +131,7 @@ fn release(run: &RunInfo, status: ReleaseStatus) -> Command {
         run_id: run.run_id.clone(),
         status,
         error: Some("boom".into()),
+        result: None,
     })
 }
 

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::engine::{Ended, EndedHow, Phase, ReleaseStatus, RunId};
+use crate::engine::{Ended, EndedHow, Kept, Phase, ReleaseStatus, RunId};
 
 const CASES: &[&str] = &[
     "approved",
@@ -76,6 +76,7 @@ fn every_phase_and_every_way_a_run_ends_has_a_golden_file() {
         ended_at: 1_700_000_000_000 + i64::from(n),
         how,
         note: note.map(str::to_owned),
+        kept: None,
     };
     // The ends the 0.1.0 files lack (they have a success, a heal and a forced release).
     rec.history = vec![
@@ -106,6 +107,25 @@ fn every_phase_and_every_way_a_run_ends_has_a_golden_file() {
             "no golden record has a run that ended {how:?}"
         );
     }
+}
+
+/// A success's result and fingerprint (for replay) are optional fields of format 1,
+/// kept on the newest ended run only; a record without them reads as before.
+#[test]
+fn a_kept_result_is_an_optional_field_of_format_1() {
+    let mut rec = decode("k", &read("v1/idle-released.json")).unwrap();
+    let mut newest = rec.history[0].clone();
+    newest.kept = Kept::of(
+        Some(r#"{"rows":3,"title":"wéekly 😀"}"#.into()),
+        Some("sha256:ab".into()),
+    );
+    let mut list = rec.history.to_vec();
+    list[0] = newest;
+    rec.history = list.into();
+    let text = encode(&rec);
+    check("v1/idle-replayable.json", &text);
+    assert_eq!(decode("k", &text).unwrap(), rec);
+    assert!(!read("v1/idle-released.json").contains("result"));
 }
 
 #[test]

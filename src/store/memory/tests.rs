@@ -28,6 +28,7 @@ fn release(s: &MemoryStore, key: &str, run_id: crate::engine::RunId, status: Rel
         run_id,
         status,
         error: None,
+        result: None,
     });
     s.execute(key, rel, &Policy::default()).unwrap();
 }
