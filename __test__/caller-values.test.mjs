@@ -347,3 +347,19 @@ test('redis: not_running, a bad runId refused, one conflict per waiting acquire'
     await server.stop()
   }
 })
+
+test('a result option whose getter throws, a Proxy result, and another realm\'s values: refused or kept, never half-done', async () => {
+  const g = new TaskGuard({ replayMs: 60_000 })
+  const a = await g.acquire('k')
+  const getterThrows = { get result() { throw new Error('getter') } }
+  await assert.rejects(g.release('k', a.runId, 'succeeded', getterThrows), (err) => err.code === 'ERR_TASK_GUARD_INVALID_ARG' && err instanceof Error && err.cause?.message === 'getter')
+  const trap = new Proxy({}, { ownKeys() { throw new Error('trap') } })
+  await assert.rejects(g.release('k', a.runId, 'succeeded', { result: trap }), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  assert.equal((await g.outcome('k', a.runId)).status, 'running', 'nothing was released')
+  const foreign = vm.runInNewContext('({ list: [1, 2], when: new Date(0), err: new Error("x") })')
+  assert.equal((await g.release('k', a.runId, 'succeeded', { result: foreign })).status, 'released')
+  assert.deepEqual((await g.acquire('k')).result, { list: [1, 2], when: '1970-01-01T00:00:00.000Z', err: {} })
+  await assert.rejects(g.outcome(null, a.runId), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  await assert.rejects(g.outcome('k', a.runId, { signal: {} }), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  await g.close()
+})

@@ -173,10 +173,10 @@ export function conformance(label, opts, open) {
     const g = await open({ replayMs: 400 })
     const report = { rows: 3, title: 'wéekly 😀', nested: [1, null, { ok: true }] }
     const a = await g.acquire('k')
-    assert.equal((await g.release('k', a.runId, 'succeeded', { result: report })).status, 'released')
+    const released = await g.release('k', a.runId, 'succeeded', { result: report })
+    assert.equal(released.status, 'released')
     const again = await g.acquire('k')
-    assert.deepEqual({ ...again }, { status: 'already_completed', key: 'k', runId: a.runId, endedAt: again.endedAt, result: report })
-    assert.ok(again.endedAt >= a.startedAt)
+    assert.deepEqual({ ...again }, { status: 'already_completed', key: 'k', runId: a.runId, endedAt: released.endedAt, result: report })
     // run() answers it too, without calling its task.
     let called = 0
     const ran = await g.run('k', () => ++called)

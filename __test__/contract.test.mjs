@@ -39,6 +39,7 @@ const INTERFACES = {
   forceRelease: 'ForceReleaseOptions',
   inspect: 'InspectOptions',
   guards: 'GuardsOptions',
+  outcome: 'OutcomeOptions',
   run: 'RunOptions',
 }
 

@@ -84,3 +84,74 @@ async function fingerprints(guard: TaskGuard) {
   // @ts-expect-error a fingerprint is a string (fingerprint() makes one)
   await guard.acquire('k', { fingerprint: { n: 1 } })
 }
+
+const never = (x: never): never => x
+
+/** A guard opened without replayMs never answers already_completed: existing exhaustive code compiles. */
+async function withoutReplay() {
+  const guard = new TaskGuard()
+  const r = await guard.acquire('k')
+  switch (r.status) {
+    case 'acquired':
+    case 'already_running':
+    case 'awaiting_approval':
+      return r.status
+    default:
+      return never(r)
+  }
+}
+
+/** A guard opened with replayMs must handle already_completed. */
+async function withReplay() {
+  const guard = await TaskGuard.open({ store: 'sqlite:./guards.db', replayMs: 60_000, maxResultBytes: 1024 })
+  const r = await guard.acquire('k')
+  if (r.status === 'already_completed') {
+    const at: number = r.endedAt
+    console.log(at, r.result, r.runId)
+  }
+  switch (r.status) {
+    case 'acquired':
+    case 'already_running':
+    case 'awaiting_approval':
+      return r.status
+    default:
+      // @ts-expect-error already_completed is not handled
+      return never(r)
+  }
+}
+
+async function outcomesAndJoin(guard: TaskGuard) {
+  const o = await guard.outcome('k', 'run', { waitMs: 1000, signal: AbortSignal.timeout(5000) })
+  switch (o.status) {
+    case 'succeeded':
+      console.log(o.result, o.endedAt)
+      break
+    case 'failed':
+      console.log(o.error?.length)
+      break
+    case 'cancelled':
+      console.log(o.reason)
+      break
+    case 'running':
+      console.log(o.expiresAt)
+      break
+    case 'unknown':
+      break
+    default:
+      never(o)
+  }
+  const j = await guard.run('k', async () => 42, { join: true })
+  if (j.status === 'joined' && j.outcome === 'succeeded') console.log(j.value)
+  if (j.status === 'joined' && j.outcome === 'failed') console.log(j.error)
+  if (j.status === 'completed') {
+    const v: number = j.value
+    console.log(v)
+  }
+  await guard.release('k', 'run', 'succeeded', { result: { rows: 3 } })
+  // @ts-expect-error join is a boolean
+  await guard.run('k', async () => 1, { join: 'yes' })
+  // @ts-expect-error waitMs is a number
+  await guard.outcome('k', 'run', { waitMs: '1' })
+}
+
+void [withoutReplay, withReplay, outcomesAndJoin]
