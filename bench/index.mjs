@@ -10,8 +10,24 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const IN_FLIGHT = 1000
 const BASELINE = 'JS Map guard'
 
+/**
+ * The memory guard with replay and payload fingerprints on: every acquire carries a
+ * fingerprint (kept on its run) and is checked against the replay window. Its pairs
+ * release as cancelled (never replayed), so each acquire is granted as the others'
+ * are and the pairs stay comparable.
+ */
+function replayingGuard() {
+  const guard = new TaskGuard({ replayMs: 60_000 })
+  const options = { fingerprint: 'sha256:3f1c6a0e9b8d7c5a4e2f1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d0e' }
+  return {
+    acquire: (key) => guard.acquire(key, options),
+    release: (key, runId) => guard.release(key, runId, 'cancelled'),
+  }
+}
+
 const contenders = {
   'task-guard (memory)': () => new TaskGuard(),
+  'task-guard, replay+fp': replayingGuard,
   'JS Map guard': () => new JsMapGuard(),
   'async-mutex per key': () => new AsyncMutexGuard(),
 }
