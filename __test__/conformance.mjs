@@ -170,7 +170,7 @@ export function conformance(label, opts, open) {
   })
 
   test(`${label}: a success is replayed within replayMs with its result, then the key is free`, opts, async () => {
-    const g = await open({ replayMs: 400 })
+    const g = await open({ replayMs: 1_500 })
     const report = { rows: 3, title: 'wéekly 😀', nested: [1, null, { ok: true }] }
     const a = await g.acquire('k')
     const released = await g.release('k', a.runId, 'succeeded', { result: report })
@@ -195,8 +195,10 @@ export function conformance(label, opts, open) {
     const f = await g.acquire('f')
     await g.release('f', f.runId, 'failed', { error: 'boom' })
     assert.equal((await g.acquire('f')).status, 'awaiting_approval')
+    const answers = parsePrometheusTextFormat(await g.metrics()).find((f) => f.name === 'task_guard_acquires_total')
+    assert.equal(Number(answers.metrics.find((m) => m.labels.answer === 'already_completed').value), 3, 'replays are counted')
     // After the window, a new run.
-    await sleep(Math.max(0, again.endedAt + 400 - Date.now()) + 20)
+    await sleep(Math.max(0, again.endedAt + 1_500 - Date.now()) + 20)
     const next = await g.acquire('k')
     assert.equal(next.status, 'acquired')
     assert.equal(next.attempt, 1)
