@@ -4,6 +4,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { TaskGuard } from '../index.js'
 import { JsMapGuard } from './js-map-guard.mjs'
 import { AsyncMutexGuard } from './async-mutex-guard.mjs'
+import { goal, figure, report } from './goals.mjs'
 
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 300_000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
@@ -101,21 +102,62 @@ const fmt = (x) => Math.round(x).toLocaleString('en-US')
 console.log(`node ${process.version}, ${PAIRS.toLocaleString('en-US')} pairs per round, ${ROUNDS} interleaved rounds, medians\n`)
 for (const scenario of ['sequential', 'inFlight']) {
   const result = await compare(scenario)
-  console.log(`acquire+release pairs/s, ${scenario === 'sequential' ? 'sequential' : `${IN_FLIGHT} in flight`}`)
+  const what = scenario === 'sequential' ? 'sequential' : `${IN_FLIGHT} in flight`
+  console.log(`acquire+release pairs/s, ${what}`)
   for (const [name, { rate, ratio }] of Object.entries(result)) {
     console.log(`  ${name.padEnd(22)} ${fmt(rate).padStart(12)}   ratio to JS Map ${ratio.toFixed(2)}`)
+    figure(`memory.pairs.${scenario}.${name}`, { pairsPerSecond: rate, ratioToJsMap: ratio })
   }
   console.log()
+  const ours = result['task-guard (memory)']
+  if (scenario === 'sequential') {
+    goal({
+      id: 'memory.sequential.ratio',
+      figure: 'memory pairs/s, sequential, ratio to JS Map guard',
+      value: ours.ratio,
+      unit: 'x',
+      op: '>=',
+      target: 0.5,
+      from: { 'task-guard (memory)': ours.rate, [BASELINE]: result[BASELINE].rate, rounds: ROUNDS, note: 'median of per-round ratios' },
+    })
+  }
 }
 
-console.log('10,000 concurrent acquires of one key')
-for (const [name, make] of Object.entries(contenders)) {
-  const r = await sameKeyRace(make, 10_000)
+// Each contender's race three times, interleaved; the median of each figure.
+const RACES = 3
+const races = Object.fromEntries(Object.keys(contenders).map((n) => [n, []]))
+for (let i = 0; i < RACES; i++) for (const [name, make] of Object.entries(contenders)) races[name].push(await sameKeyRace(make, 10_000))
+console.log(`10,000 concurrent acquires of one key (median of ${RACES})`)
+const race = {}
+for (const name of Object.keys(contenders)) {
+  const pick = (k) => median(races[name].map((r) => r[k]))
+  race[name] = { ms: pick('ms'), p99: pick('p99'), max: pick('max'), winners: races[name][0].winners }
+  const r = race[name]
   console.log(
     `  ${name.padEnd(22)} settled in ${r.ms.toFixed(1).padStart(6)} ms   loop delay p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(1)} ms   winners ${r.winners}`,
   )
 }
+const [ours, map] = [race['task-guard (memory)'], race[BASELINE]]
+goal({
+  id: 'memory.race.settle',
+  figure: '10k same-key acquires, settle time, task-guard / JS Map',
+  value: ours.ms / map.ms,
+  unit: 'x',
+  op: '<=',
+  target: 3,
+  from: { 'task-guard (memory) ms': ours.ms, [`${BASELINE} ms`]: map.ms, runs: RACES },
+})
+goal({
+  id: 'memory.race.loopDelay',
+  figure: '10k race, event-loop delay p99, task-guard minus JS Map',
+  value: ours.p99 - map.p99,
+  unit: 'ms',
+  op: '<=',
+  target: 2,
+  from: { 'task-guard (memory) p99 ms': ours.p99, [`${BASELINE} p99 ms`]: map.p99, runs: RACES },
+})
 
 await import('./scale.mjs')
 await import('./sqlite.mjs')
 await import('./redis.mjs')
+report()

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { TaskGuard } from '../index.js'
+import { goal, figure } from './goals.mjs'
 
 const require = createRequire(import.meta.url)
 const { startRedis, haveRedis } = require('../__test__/redis-helpers.cjs')
@@ -14,11 +15,6 @@ const SECONDS = Number(process.env.BENCH_REDIS_SECONDS ?? 2)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const IN_FLIGHT = 64
 
-if (!haveRedis) {
-  console.log('\nRedis: skipped, redis-server is not installed')
-} else {
-  await main()
-}
 
 async function timed(lanes, pair) {
   const deadline = performance.now() + SECONDS * 1000
@@ -35,6 +31,42 @@ async function timed(lanes, pair) {
   )
   return pairs / ((performance.now() - t0) / 1000)
 }
+
+/** requests/s of one redis-benchmark run (`args` name the test and its concurrency). */
+function redisBenchmark(server, args, n) {
+  const out = spawnSync('redis-benchmark', ['-p', String(server.port), '-n', String(n), '-q', ...args], { encoding: 'utf8' }).stdout
+  return Number(out.match(/: ([\d.]+) requests per second/)?.[1])
+}
+
+// The guard's own shape of work per call: one script reading the server's time,
+// GETting a record and SETting a ~200-byte JSON value.
+const SHAPE = "local t = redis.call('TIME') local v = redis.call('GET', KEYS[1]) redis.call('SET', KEYS[1], ARGV[1]) return t"
+const VALUE = JSON.stringify({ v: 1, phase: { Running: { run_id: '0189f7a2-3b4c-7d5e-8f60-123456789abc', fencing_token: 1795655436867000, started_at: 1795655436867, expires_at: 1795656036867, ttl_ms: 600000, owner: 'host:1234', attempt: 1 } } })
+
+/** What the server and this machine allow: raw SET with and without pipelining, and the script's shape pipelined. */
+function ceilings(server) {
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).stdout.trim()
+  const sha = cli('SCRIPT', 'LOAD', SHAPE)
+  const rows = [
+    ['SET, 1 client', ['-t', 'set', '-c', '1'], 20_000],
+    ['SET, 64 clients', ['-t', 'set', '-c', '64'], 200_000],
+    ['SET, 64 clients, pipelined 16', ['-t', 'set', '-c', '64', '-P', '16'], 2_000_000],
+    ['guard-shaped script, 1 client', ['-c', '1', 'EVALSHA', sha, '1', 'shape:__rand_int__', VALUE], 20_000],
+    ['guard-shaped script, 1 client, pipelined 8', ['-c', '1', '-P', '8', 'EVALSHA', sha, '1', 'shape:__rand_int__', VALUE], 200_000],
+    ['guard-shaped script, 64 clients', ['-c', '64', 'EVALSHA', sha, '1', 'shape:__rand_int__', VALUE], 200_000],
+  ]
+  console.log('ceilings (redis-benchmark on the same server, requests/s)')
+  // The smoke run (one round) only checks that each ceiling runs.
+  const scale = ROUNDS === 1 ? 0.1 : 1
+  for (const [name, args, n] of rows) {
+    const rate = redisBenchmark(server, ['-r', '100000', ...args], Math.round(n * scale))
+    console.log(`  ${name.padEnd(44)} ${fmt(rate).padStart(10)}`)
+    figure(`redis.ceiling.${name}`, rate)
+  }
+  console.log()
+}
+
+const fmt = (x) => Math.round(x).toLocaleString('en-US')
 
 async function main() {
   const server = await startRedis()
@@ -53,7 +85,6 @@ async function main() {
     },
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-  const fmt = (x) => Math.round(x).toLocaleString('en-US')
   console.log(`\nRedis ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1]}, one server on loopback, ${SECONDS} s per contender, ${ROUNDS} interleaved rounds, medians`)
   for (const lanes of [1, IN_FLIGHT]) {
     const rates = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
@@ -62,15 +93,32 @@ async function main() {
       for (const [name, pair] of Object.entries(contenders)) rates[name].push(await timed(lanes, pair))
       ratios.push(rates['task-guard (redis)'].at(-1) / rates['redlock on ioredis'].at(-1))
     }
-    const set = spawnSync('redis-benchmark', ['-p', String(server.port), '-t', 'set', '-c', String(lanes), '-n', lanes === 1 ? '20000' : '200000', '-q'], { encoding: 'utf8' })
-    const setRate = Number(set.stdout.match(/SET: ([\d.]+) requests per second/)?.[1])
+    const setRate = redisBenchmark(server, ['-t', 'set', '-c', String(lanes)], lanes === 1 ? 20_000 : 200_000)
     const ours = median(rates['task-guard (redis)'])
-    console.log(`acquire+release pairs/s, ${lanes === 1 ? 'sequential' : `${lanes} in flight`}`)
+    const what = lanes === 1 ? 'sequential' : `${lanes} in flight`
+    console.log(`acquire+release pairs/s, ${what}`)
     for (const name of Object.keys(contenders)) console.log(`  ${name.padEnd(22)} ${fmt(median(rates[name])).padStart(10)}`)
     console.log(`  redis-benchmark SET      ${fmt(setRate).padStart(10)} ops/s (ceiling)`)
     console.log(`  task-guard / redlock: ${median(ratios).toFixed(2)}x; task-guard calls (2 per pair) / raw SET: ${((2 * ours) / setRate).toFixed(2)}x\n`)
+    goal({
+      id: `redis.${lanes === 1 ? 'sequential' : 'inFlight'}.ratio`,
+      figure: `Redis pairs/s, ${what}, task-guard / redlock`,
+      value: median(ratios),
+      unit: 'x',
+      op: '>=',
+      target: 1.5,
+      from: { 'task-guard (redis)': ours, 'redlock on ioredis': median(rates['redlock on ioredis']), rounds: ROUNDS, note: 'median of per-round ratios' },
+    })
+    figure(`redis.${lanes === 1 ? 'sequential' : 'inFlight'}.setCeiling`, setRate)
   }
+  ceilings(server)
   await guard.close()
   client.disconnect()
   await server.stop()
+}
+
+if (!haveRedis) {
+  console.log('\nRedis: skipped, redis-server is not installed')
+} else {
+  await main()
 }

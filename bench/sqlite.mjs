@@ -5,6 +5,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { TaskGuard } from '../index.js'
+import { goal } from './goals.mjs'
 
 const SECONDS = Number(process.env.BENCH_SQLITE_SECONDS ?? 2)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -44,9 +45,27 @@ async function pairsPerSecond(options, lanes) {
   return rate
 }
 
+/** Sequential acquires of a key another run holds: every answer is `already_running` and writes nothing. */
+async function conflictsPerSecond(options) {
+  const guard = await open(options)
+  await guard.acquire('held::task', { ttlMs: 600_000 })
+  const deadline = performance.now() + SECONDS * 1000
+  let answers = 0
+  const t0 = performance.now()
+  while (performance.now() < deadline) {
+    const r = await guard.acquire('held::task')
+    if (r.status !== 'already_running') throw new Error(`unexpected ${r.status}`)
+    answers++
+  }
+  const rate = answers / ((performance.now() - t0) / 1000)
+  await guard.close()
+  return rate
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const fmt = (x) => Math.round(x).toLocaleString('en-US')
 
+let sequentialPairs
 console.log(`\nSQLite store (WAL), ${SECONDS} s per contender, ${ROUNDS} interleaved rounds, medians`)
 for (const lanes of [1, IN_FLIGHT]) {
   const rates = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
@@ -58,5 +77,21 @@ for (const lanes of [1, IN_FLIGHT]) {
   console.log(`acquire+release pairs/s, ${lanes === 1 ? 'sequential' : `${lanes} in flight`}`)
   for (const name of Object.keys(contenders)) console.log(`  ${name.padEnd(28)} ${fmt(median(rates[name])).padStart(10)}`)
   console.log(`  group commit / txn per call (durability full): ${median(ratios).toFixed(1)}x\n`)
+  if (lanes === 1) sequentialPairs = median(rates['sqlite full, group commit'])
 }
+
+const conflicts = []
+for (let round = 0; round < ROUNDS; round++) conflicts.push(await conflictsPerSecond(contenders['sqlite full, group commit']))
+const conflictRate = median(conflicts)
+console.log('conflict answers/s, sequential (a held key; each answer writes nothing)')
+console.log(`  sqlite full, group commit    ${fmt(conflictRate).padStart(10)}   ${(conflictRate / sequentialPairs).toFixed(1)}x its acquire+release pairs/s\n`)
+goal({
+  id: 'sqlite.conflicts.sequential',
+  figure: 'SQLite (full) sequential conflict answers / pairs',
+  value: conflictRate / sequentialPairs,
+  unit: 'x',
+  op: '>=',
+  target: 10,
+  from: { 'conflict answers/s': conflictRate, 'acquire+release pairs/s': sequentialPairs, rounds: ROUNDS },
+})
 fs.rmSync(dir, { recursive: true, force: true })
