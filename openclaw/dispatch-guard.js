@@ -5,7 +5,7 @@
 // the time the duplicate runs). These take the guard when the trigger arrives.
 
 const { taskKey } = require('../lib/task-key')
-const { acquireOrRefuse, describeConflict } = require('./messages')
+const { acquireOrRefuse, describeConflict, describeJoined } = require('./messages')
 const { finalText, fitResult, joinRun, turnFailure } = require('./results')
 
 /**
@@ -111,7 +111,7 @@ async function turnRunsOf(guard, sessionKey, { runId, prompt }) {
  * turn a restart interrupted when OpenClaw resumes it. `answered` is shared by every
  * registration of the plugin in the process; `origin` is stamped on each run.
  */
-function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_000, answered = new Map(), started = new Set(), origin = {} }) {
+function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_000, answered = new Map(), started = new Set(), ended = new Map(), origin = {} }) {
   const answer = (event, ctx, messageId, content, text) => {
     if (messageId !== null && (event.channel ?? ctx.channelId) === WEBCHAT) {
       answered.set(messageId, content)
@@ -129,6 +129,10 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
       const key = taskKey(sessionKey, rule.task)
       const what = `Task "${rule.task}"`
       const messageId = event.messageId ?? ctx.messageId ?? null
+      if (rule.onDuplicate === 'join') {
+        const late = await arrivedDuring(getGuard, ended.get(key), key, event.timestamp)
+        if (late !== null) return answer(event, ctx, messageId, content, describeJoined(late, what, { key, waitedMs: 0 }))
+      }
       const { run, refusal, conflict } = await acquireOrRefuse(getGuard, key, what, {
         owner: `openclaw:${sessionKey}`,
         ttlMs,
@@ -143,7 +147,11 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
       // later message to the session first, then runs it after the earlier one): waiting
       // for it here would wait for ourselves until the deadline.
       if (rule.onDuplicate === 'join' && conflict?.status === 'already_running' && started.has(conflict.runId)) {
-        return answer(event, ctx, messageId, content, await joinRun(getGuard, conflict, what, { waitMs: rule.joinTimeoutMs }))
+        const text = await joinRun(getGuard, conflict, what, { waitMs: rule.joinTimeoutMs })
+        // The messages OpenClaw held back behind this one come next (see arrivedDuring).
+        const last = ended.get(key)
+        if (last?.runId === conflict.runId) last.joinedAt = Date.now()
+        return answer(event, ctx, messageId, content, text)
       }
       return answer(event, ctx, messageId, content, refusal)
     },
@@ -203,7 +211,7 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
       const guard = await getGuard()
       for (const g of await turnRunsOf(guard, sessionKey, { runId, prompt: lastUserText(event.messages) })) {
         held.forget(g.key, g.runId)
-        started.delete(g.runId)
+        if (started.delete(g.runId)) remember(ended, g.key, { runId: g.runId, startedAt: g.startedAt, endedAt: Date.now() })
         await guard.release(g.key, g.runId, status, options)
       }
     },
@@ -217,6 +225,41 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
       if (started.size > MAX_PENDING_ANSWERS) started.delete(started.values().next().value)
     }
   }
+}
+
+// How soon after a waiting duplicate was answered a message it held back reaches
+// before_dispatch (OpenClaw admits them one by one; ~0.1 s on an idle gateway).
+const HELD_BACK_MS = 5000
+
+/**
+ * The outcome of the key's last joinable run if the message arrived while it ran, else
+ * null. OpenClaw admits a session's messages in order, so while a joining duplicate
+ * waits in before_dispatch the later ones wait before it; they get there once the run
+ * has ended, and are its duplicates all the same. When it arrived: the message's
+ * `timestamp` if its channel stamps one; else (the webchat) a message that comes right
+ * after a waiting duplicate was answered is taken to have been held back by it.
+ */
+async function arrivedDuring(getGuard, last, key, timestamp) {
+  if (last === undefined) return null
+  if (typeof timestamp === 'number' && Number.isFinite(timestamp)) {
+    // Some channels stamp messages in seconds.
+    const at = timestamp < 1e12 ? timestamp * 1000 : timestamp
+    if (at < last.startedAt || at > last.endedAt) return null
+  } else if (last.joinedAt === undefined || Date.now() - last.joinedAt > HELD_BACK_MS) {
+    return null
+  }
+  try {
+    const outcome = await (await getGuard()).outcome(key, last.runId)
+    return outcome.status === 'unknown' || outcome.status === 'running' ? null : outcome
+  } catch {
+    return null
+  }
+}
+
+function remember(ended, key, run) {
+  ended.delete(key)
+  ended.set(key, run)
+  if (ended.size > MAX_PENDING_ANSWERS) ended.delete(ended.keys().next().value)
 }
 
 const WEBCHAT = 'webchat'

@@ -115,6 +115,8 @@ export interface DispatchEvent {
   body?: string
   sessionKey?: string
   messageId?: string
+  /** When the message arrived (ms, or s on some channels). */
+  timestamp?: number
 }
 export interface DispatchContext {
   sessionKey?: string
@@ -271,6 +273,8 @@ export declare function createDispatchGuard(options: {
   answered?: Map<string, string>
   /** Turn runs whose turn has started (joinable); shared by every registration in the process. */
   started?: Set<string>
+  /** The last joinable turn run of each key that ended; a message that arrived while it ran is its duplicate. */
+  ended?: Map<string, { runId: string; startedAt: number; endedAt: number }>
   origin?: RunOrigin
 }): DispatchGuard
 /** The rule a message matches, or null. */
@@ -283,6 +287,7 @@ export interface SharedRuntime {
   origin: RunOrigin
   answered: Map<string, string>
   started: Set<string>
+  ended: Map<string, { runId: string; startedAt: number; endedAt: number }>
   close(): Promise<void>
 }
 export declare function sharedRuntime(

@@ -96,6 +96,7 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
           maxTurnMs: cfg.dispatch.maxTurnMs,
           answered: rt.answered,
           started: rt.started,
+          ended: rt.ended,
           origin,
         })
       : null

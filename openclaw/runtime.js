@@ -61,6 +61,8 @@ function sharedRuntime(cfg, { stateDir, open, log }) {
     answered: new Map(),
     /** Turn runs whose turn has started (before_agent_run), which a duplicate may join. */
     started: new Set(),
+    /** The last joinable turn run of each key that ended here: `{ runId, startedAt, endedAt }`. */
+    ended: new Map(),
     /** OpenClaw's `api.runtime.tasks`, once a registration has handed it over. */
     tasks: undefined,
     /** Ends the runtime's subscription to OpenClaw's diagnostic events, if it made one. */

@@ -59,10 +59,10 @@ function dispatcher(sessionKey) {
   let seq = 0
   let turns = 0
   const held = []
-  async function dispatch(content, { reply = 'DONE', success = true, hold = false } = {}) {
+  async function dispatch(content, { reply = 'DONE', success = true, hold = false, timestamp = Date.now() } = {}) {
     const messageId = `m${++seq}`
     const res = await gw.hooks.runBeforeDispatch(
-      { messageId, content, body: content, channel: 'telegram', sessionKey, senderId: 'u1', isGroup: false, timestamp: Date.now() },
+      { messageId, content, body: content, channel: 'telegram', sessionKey, senderId: 'u1', isGroup: false, timestamp },
       { messageId, channelId: 'telegram', sessionKey, senderId: 'u1' },
     )
     if (res?.handled) return { answered: res.text }
@@ -141,6 +141,22 @@ test('join: duplicate /deploy while its turn runs wait and are answered with its
   assert.equal(d.turns, 1)
 })
 
+test('join: a duplicate that arrived while the turn ran but reaches before_dispatch after it ended is answered with its result', async () => {
+  const d = dispatcher('agent:main:telegram:direct:j4')
+  const first = await d.dispatch('/deploy prod', { reply: 'DEPLOYED v43', hold: true })
+  await first.started
+  // OpenClaw holds a session's later messages while a joining duplicate waits: they arrive now…
+  const arrived = Date.now()
+  first.finish()
+  await first.turn
+  // …and reach the hook after the run ended (replay would answer too, but differently).
+  const late = await d.dispatch('/deploy prod', { timestamp: arrived })
+  assert.match(late.answered, /^Task "deploy" was already running \(run [0-9a-f-]+\); it has finished\. Its result:\n\nDEPLOYED v43$/)
+  // One sent after the end is not its duplicate (here: replayed, as replayMs is on).
+  assert.match((await d.dispatch('/deploy prod', { timestamp: Date.now() + 1 })).answered, /already completed/)
+  assert.equal(d.turns, 1)
+})
+
 test('join: a failed first turn is answered as failed; a wait that runs out says it still runs', async () => {
   const d = dispatcher('agent:main:telegram:direct:j2')
   const first = await d.dispatch('/deploy prod', { success: false, hold: true })
@@ -176,7 +192,8 @@ test('replay: within replayMs a /deploy is answered with the stored result witho
   const d = dispatcher('agent:main:telegram:direct:r1')
   const first = await d.dispatch('/deploy prod', { reply: 'DEPLOYED v7' })
   await first.turn
-  const again = await d.dispatch('/deploy prod')
+  // Sent after the turn ended (a message stamped within it would be its joined duplicate).
+  const again = await d.dispatch('/deploy prod', { timestamp: Date.now() + 1 })
   assert.match(again.answered, /^Task "deploy" already completed \(run [0-9a-f-]+, [^)]+\); not running it again so soon\. Its result:\n\nDEPLOYED v7$/)
   assert.equal(d.turns, 1)
   await new Promise((r) => setTimeout(r, REPLAY_MS + 100))
