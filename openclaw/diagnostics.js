@@ -1,7 +1,8 @@
 'use strict'
 
 // What operators see inside OpenClaw (`/taskguard`): the guards `inspect` lists,
-// grouped the way they need acting on.
+// grouped the way they need acting on, and the guard's metrics (`/taskguard metrics`,
+// and the gateway's HTTP route and RPC method, see plugin.mjs).
 
 const ORDER = ['running', 'stale', 'failed', 'approved']
 
@@ -37,7 +38,7 @@ function formatInspection(inspection, { prefix } = {}) {
   return lines.join('\n')
 }
 
-const USAGE = 'usage: /taskguard [list [prefix]] | /taskguard more <cursor> [prefix] | /taskguard approve <task or key>'
+const USAGE = 'usage: /taskguard [list [prefix]] | /taskguard more <cursor> [prefix] | /taskguard approve <task or key> | /taskguard metrics'
 // Guards per page in a chat message.
 const PAGE = 50
 
@@ -50,7 +51,7 @@ function keyOf(arg, sessionKey) {
 function taskGuardCommand({ getGuard }) {
   return {
     name: 'taskguard',
-    description: 'List running, stale and failed task guards; approve a failed task to run again.',
+    description: 'List running, stale and failed task guards; approve a failed task to run again; show the guard metrics.',
     acceptsArgs: true,
     requireAuth: true,
     async handler(ctx) {
@@ -67,6 +68,10 @@ function taskGuardCommand({ getGuard }) {
         if (verb === 'more' && rest.length >= 1 && rest.length <= 2) {
           const [after, prefix] = rest
           return { text: formatInspection(await guard.inspect({ limit: PAGE, after, ...(prefix ? { prefix } : {}) }), { prefix }) }
+        }
+        if (verb === 'metrics' && rest.length === 0) {
+          // Prometheus text as is: one sample a line, readable in chat and by a parser.
+          return { text: (await guard.metrics()).trimEnd() }
         }
         if (verb === 'approve' && target !== '') {
           const by = ctx.senderId ? `${ctx.channel}:${ctx.senderId}` : ctx.channel
@@ -86,4 +91,37 @@ function taskGuardCommand({ getGuard }) {
   }
 }
 
-module.exports = { formatInspection, taskGuardCommand }
+/** The content type of Prometheus text exposition (format 0.0.4). */
+const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+/**
+ * The gateway's surfaces for the metrics, for `api.registerHttpRoute` (GET, gateway
+ * auth) and `api.registerGatewayMethod` (`taskguard.metrics`, answering
+ * `{ contentType, text }`). A store that cannot be read answers 503 / an error.
+ */
+function metricsEndpoints({ getGuard }) {
+  return {
+    async httpHandler(req, res) {
+      try {
+        const text = await (await getGuard()).metrics()
+        res.statusCode = 200
+        res.setHeader('content-type', METRICS_CONTENT_TYPE)
+        res.end(req.method === 'HEAD' ? undefined : text)
+      } catch (err) {
+        res.statusCode = 503
+        res.setHeader('content-type', 'text/plain; charset=utf-8')
+        res.end(`task-guard: ${err.code ?? 'error'}: ${err.message}\n`)
+      }
+      return true
+    },
+    async gatewayMethod({ respond }) {
+      try {
+        respond(true, { contentType: METRICS_CONTENT_TYPE, text: await (await getGuard()).metrics() })
+      } catch (err) {
+        respond(false, undefined, { code: 'UNAVAILABLE', message: `task-guard: ${err.code ?? 'error'}: ${err.message}` })
+      }
+    },
+  }
+}
+
+module.exports = { formatInspection, taskGuardCommand, metricsEndpoints, METRICS_CONTENT_TYPE }

@@ -5,7 +5,8 @@
 // the time the duplicate runs). These take the guard when the trigger arrives.
 
 const { taskKey } = require('../lib/task-key')
-const { acquireOrRefuse, describeConflict } = require('./messages')
+const { acquireOrRefuse, describeConflict, describeJoined } = require('./messages')
+const { finalText, fitResult, joinRun, turnFailure } = require('./results')
 
 /**
  * Takes `sessionKey::task` now and, if free, calls `start(lease)`: it enqueues the
@@ -50,11 +51,16 @@ function guardTrigger(guard, { sessionKey, task, label, ...runOptions }, start) 
   })
 }
 
+/** The rule `{ match: RegExp, task, … }` whose pattern `text` matches, or null. */
+function ruleOfMessage(rules, text) {
+  if (typeof text !== 'string') return null
+  for (const rule of rules) if (rule.match.test(text)) return rule
+  return null
+}
+
 /** The task a message starts, from rules `{ match: RegExp, task }`, or null. */
 function taskOfMessage(rules, text) {
-  if (typeof text !== 'string') return null
-  for (const rule of rules) if (rule.match.test(text)) return rule.task
-  return null
+  return ruleOfMessage(rules, text)?.task ?? null
 }
 
 // OpenClaw appends its own context to a turn as a user message; it is not the prompt.
@@ -105,30 +111,49 @@ async function turnRunsOf(guard, sessionKey, { runId, prompt }) {
  * turn a restart interrupted when OpenClaw resumes it. `answered` is shared by every
  * registration of the plugin in the process; `origin` is stamped on each run.
  */
-function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_000, answered = new Map(), origin = {} }) {
+function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_000, answered = new Map(), started = new Set(), ended = new Map(), origin = {} }) {
+  const answer = (event, ctx, messageId, content, text) => {
+    if (messageId !== null && (event.channel ?? ctx.channelId) === WEBCHAT) {
+      answered.set(messageId, content)
+      // An answer OpenClaw never sends (delivery suppressed) must not be kept forever.
+      if (answered.size > MAX_PENDING_ANSWERS) answered.delete(answered.keys().next().value)
+    }
+    return { handled: true, text }
+  }
   return {
     async beforeDispatch(event, ctx) {
       const sessionKey = ctx.sessionKey ?? event.sessionKey
       const content = event.content ?? event.body
-      const task = taskOfMessage(rules, content)
-      if (task === null || !sessionKey) return undefined
-      const key = taskKey(sessionKey, task)
+      const rule = ruleOfMessage(rules, content)
+      if (rule === null || !sessionKey) return undefined
+      const key = taskKey(sessionKey, rule.task)
+      const what = `Task "${rule.task}"`
       const messageId = event.messageId ?? ctx.messageId ?? null
-      const { run, refusal } = await acquireOrRefuse(getGuard, key, `Task "${task}"`, {
+      if (rule.onDuplicate === 'join') {
+        const late = await arrivedDuring(getGuard, ended.get(key), key, event.timestamp)
+        if (late !== null) return answer(event, ctx, messageId, content, describeJoined(late, what, { key, waitedMs: 0 }))
+      }
+      const { run, refusal, conflict } = await acquireOrRefuse(getGuard, key, what, {
         owner: `openclaw:${sessionKey}`,
         ttlMs,
         meta: { ...origin, kind: 'turn', trigger: 'message', sessionKey, messageId, prompt: content.trim().slice(0, PROMPT_CHARS) },
       })
-      if (refusal !== undefined) {
-        if (messageId !== null && (event.channel ?? ctx.channelId) === WEBCHAT) {
-          answered.set(messageId, content)
-          // An answer OpenClaw never sends (delivery suppressed) must not be kept forever.
-          if (answered.size > MAX_PENDING_ANSWERS) answered.delete(answered.keys().next().value)
-        }
-        return { handled: true, text: refusal }
+      if (refusal === undefined) {
+        held.hold(`turn:${key}:${run.runId}`, run, { sessionKey, holdForMs: maxTurnMs })
+        return undefined
       }
-      held.hold(`turn:${key}:${run.runId}`, run, { sessionKey, holdForMs: maxTurnMs })
-      return undefined
+      // Join only a run whose turn has started (before_agent_run saw it). A turn not yet
+      // started may be queued behind this very message's dispatch (OpenClaw admits a
+      // later message to the session first, then runs it after the earlier one): waiting
+      // for it here would wait for ourselves until the deadline.
+      if (rule.onDuplicate === 'join' && conflict?.status === 'already_running' && started.has(conflict.runId)) {
+        const text = await joinRun(getGuard, conflict, what, { waitMs: rule.joinTimeoutMs })
+        // The messages OpenClaw held back behind this one come next (see arrivedDuring).
+        const last = ended.get(key)
+        if (last?.runId === conflict.runId) last.joinedAt = Date.now()
+        return answer(event, ctx, messageId, content, text)
+      }
+      return answer(event, ctx, messageId, content, refusal)
     },
 
     /**
@@ -152,7 +177,12 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
      */
     async beforeAgentRun(event, ctx) {
       const sessionKey = ctx.sessionKey
-      if (!sessionKey || !isRestartResume(event.prompt) || ctx.runId === undefined) return undefined
+      if (!sessionKey || ctx.runId === undefined) return undefined
+      if (!isRestartResume(event.prompt)) {
+        // The turn that carries a guarded message starts: duplicates may join its run now.
+        if (rules.some((r) => r.onDuplicate === 'join')) await markStarted(await getGuard(), sessionKey, ctx.runId, event.prompt)
+        return undefined
+      }
       const guard = await getGuard()
       const guards = []
       for await (const g of guard.guards({ prefix: `${sessionKey}::` })) guards.push(g)
@@ -172,16 +202,64 @@ function createDispatchGuard({ getGuard, held, rules, ttlMs, maxTurnMs = 3600_00
       const runId = event.runId ?? ctx.runId
       const error = turnFailure(event)
       const status = error === null ? 'succeeded' : 'failed'
-      const options = error === null ? undefined : { error }
+      // What the turn answered: kept with its success for joiners and replays.
+      const text = error === null ? finalText(event.messages) : null
+      const result = text === null ? undefined : fitResult(text)
+      const options = error === null ? (result === undefined ? undefined : { result }) : { error }
       // A resumed turn ends the interrupted turn's run it adopted.
-      for (const [id, h] of held.entries()) if (runId !== undefined && h.resumedBy === runId) await held.release(id, status, error ?? undefined)
+      for (const [id, h] of held.entries()) if (runId !== undefined && h.resumedBy === runId) await held.release(id, status, error ?? undefined, result)
       const guard = await getGuard()
       for (const g of await turnRunsOf(guard, sessionKey, { runId, prompt: lastUserText(event.messages) })) {
         held.forget(g.key, g.runId)
+        if (started.delete(g.runId)) remember(ended, g.key, { runId: g.runId, startedAt: g.startedAt, endedAt: Date.now() })
         await guard.release(g.key, g.runId, status, options)
       }
     },
   }
+
+  /** Marks the held turn runs of the turn starting now (its run id, or its prompt) as joinable. */
+  async function markStarted(guard, sessionKey, runId, prompt) {
+    for (const g of await turnRunsOf(guard, sessionKey, { runId, prompt: typeof prompt === 'string' ? prompt : '' })) {
+      started.add(g.runId)
+      // Runs whose end was never seen (a crash) must not be kept forever.
+      if (started.size > MAX_PENDING_ANSWERS) started.delete(started.values().next().value)
+    }
+  }
+}
+
+// How soon after a waiting duplicate was answered a message it held back reaches
+// before_dispatch (OpenClaw admits them one by one; ~0.1 s on an idle gateway).
+const HELD_BACK_MS = 5000
+
+/**
+ * The outcome of the key's last joinable run if the message arrived while it ran, else
+ * null. OpenClaw admits a session's messages in order, so while a joining duplicate
+ * waits in before_dispatch the later ones wait before it; they get there once the run
+ * has ended, and are its duplicates all the same. When it arrived: the message's
+ * `timestamp` if its channel stamps one; else (the webchat) a message that comes right
+ * after a waiting duplicate was answered is taken to have been held back by it.
+ */
+async function arrivedDuring(getGuard, last, key, timestamp) {
+  if (last === undefined) return null
+  if (typeof timestamp === 'number' && Number.isFinite(timestamp)) {
+    // Some channels stamp messages in seconds.
+    const at = timestamp < 1e12 ? timestamp * 1000 : timestamp
+    if (at < last.startedAt || at > last.endedAt) return null
+  } else if (last.joinedAt === undefined || Date.now() - last.joinedAt > HELD_BACK_MS) {
+    return null
+  }
+  try {
+    const outcome = await (await getGuard()).outcome(key, last.runId)
+    return outcome.status === 'unknown' || outcome.status === 'running' ? null : outcome
+  } catch {
+    return null
+  }
+}
+
+function remember(ended, key, run) {
+  ended.delete(key)
+  ended.set(key, run)
+  if (ended.size > MAX_PENDING_ANSWERS) ended.delete(ended.keys().next().value)
 }
 
 const WEBCHAT = 'webchat'
@@ -194,20 +272,4 @@ function isRestartResume(prompt) {
   return typeof prompt === 'string' && prompt.includes(RESTART_RESUME)
 }
 
-/**
- * Why a turn failed, or null. OpenClaw reports `success` false only for an aborted
- * turn or a prompt error; a model call that failed (a provider's 4xx, say) ends the
- * turn "successfully" with an assistant message whose `stopReason` is `error`.
- */
-function turnFailure(event) {
-  if (!event.success) return event.error ?? 'turn failed'
-  const messages = Array.isArray(event.messages) ? event.messages : []
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const m = messages[i]
-    if (m?.role !== 'assistant') continue
-    return m.stopReason === 'error' ? String(m.errorMessage ?? 'the model call failed') : null
-  }
-  return null
-}
-
-module.exports = { guardTrigger, taskOfMessage, createDispatchGuard, turnFailure }
+module.exports = { guardTrigger, taskOfMessage, ruleOfMessage, createDispatchGuard, turnFailure }

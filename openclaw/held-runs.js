@@ -100,17 +100,19 @@ class HeldRuns {
   }
 
   /**
-   * Ends a held run by outcome. If the store cannot be reached the run stays held and
-   * the release is retried each heartbeat round, so an outcome is never dropped.
+   * Ends a held run by outcome (`result`: a success's value, kept for duplicates). If
+   * the store cannot be reached the run stays held and the release is retried each
+   * heartbeat round, so an outcome is never dropped.
    */
-  async release(id, status, error) {
+  async release(id, status, error, result) {
     const held = this.take(id)
     if (held === undefined) return undefined
+    const options = { ...(error ? { error } : {}), ...(result !== undefined && status === 'succeeded' ? { result } : {}) }
     try {
-      return await (await this.#leaseOf(held)).release(status, error ? { error } : undefined)
+      return await (await this.#leaseOf(held)).release(status, Object.keys(options).length > 0 ? options : undefined)
     } catch (err) {
       this.#onError(err, held)
-      this.hold(id, held, { releasing: { status, error }, holdUntil: undefined })
+      this.hold(id, held, { releasing: { status, error, result }, holdUntil: undefined })
       return undefined
     }
   }
@@ -147,7 +149,7 @@ class HeldRuns {
       this.entries().map(async ([id, held]) => {
         if (held.probe !== undefined && held.releasing === undefined && (await this.#probeOne(id, held))) return
         if (held.releasing !== undefined) {
-          await this.release(id, held.releasing.status, held.releasing.error)
+          await this.release(id, held.releasing.status, held.releasing.error, held.releasing.result)
           return
         }
         if (held.holdUntil !== undefined && now > held.holdUntil) {

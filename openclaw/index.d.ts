@@ -3,7 +3,7 @@
  * OpenClaw installed (ESM and CommonJS); the plugin entry is `task-guard/openclaw/plugin`. Event and context types name only the fields the helpers read; OpenClaw's
  * own (richer) hook types are assignable to them — checked against openclaw@2026.9.6.
  */
-import type { AcquireResult, AlreadyRunning, AwaitingApproval, Conflict, GuardInfo, Inspection, Lease, ReleaseStatus, RunOptions, TaskGuard } from '../index'
+import type { AcquireResult, AlreadyCompleted, AlreadyRunning, AwaitingApproval, Conflict, GuardInfo, Inspection, Lease, Outcome, ReleaseStatus, RunOptions, TaskGuard } from '../index'
 
 export type GetGuard = () => TaskGuard<boolean> | Promise<TaskGuard<boolean>>
 
@@ -19,10 +19,36 @@ export interface TaskGuardPluginConfig {
   heartbeatMs?: number
   /** Default `'heal'`. */
   onStale?: 'heal' | 'fail'
-  spawn?: { enabled?: boolean; acceptTimeoutMs?: number }
+  /**
+   * For this long (ms) after a guarded run succeeded, the same task is answered with that
+   * run's result instead of running again; every key the plugin guards. Default 0 (off),
+   * at most 604800000.
+   */
+  replayMs?: number
+  spawn?: {
+    enabled?: boolean
+    acceptTimeoutMs?: number
+    /** A duplicate spawn while the child runs: `'answer'` at once (default) or `'join'`: wait and get the child's result. */
+    onDuplicate?: DuplicatePolicy
+    /** Longest wait of a joining duplicate, ms. Default 120000, at most 595000. */
+    joinTimeoutMs?: number
+  }
   tools?: Array<{ tool: string; keyParam: string; ttlMs?: number; onError?: 'allow' | 'block' }>
-  dispatch?: { tasks?: Array<{ match: string; flags?: string; task: string }>; maxTurnMs?: number }
+  dispatch?: {
+    tasks?: Array<{
+      match: string
+      flags?: string
+      task: string
+      /** A duplicate message while the task's turn runs: `'answer'` at once (default) or `'join'`: wait and answer with its result. */
+      onDuplicate?: DuplicatePolicy
+      /** Longest wait of a joining duplicate, ms. Default 120000, at most 280000. */
+      joinTimeoutMs?: number
+    }>
+    maxTurnMs?: number
+  }
 }
+
+export type DuplicatePolicy = 'answer' | 'join'
 
 export interface ResolvedConfig {
   store: string
@@ -30,7 +56,8 @@ export interface ResolvedConfig {
   ttlMs: number
   heartbeatMs: number
   onStale: 'heal' | 'fail'
-  spawn: { enabled: boolean; acceptTimeoutMs: number }
+  replayMs: number
+  spawn: { enabled: boolean; acceptTimeoutMs: number; onDuplicate: DuplicatePolicy; joinTimeoutMs: number }
   tools: ToolRule[]
   dispatch: { tasks: DispatchRule[]; maxTurnMs: number }
 }
@@ -45,9 +72,15 @@ export interface ToolRule {
 export interface DispatchRule {
   match: RegExp
   task: string
+  /** Default `'answer'`. */
+  onDuplicate?: DuplicatePolicy
+  /** Default 120000. */
+  joinTimeoutMs?: number
 }
 
 export declare const configJsonSchema: Record<string, unknown>
+/** A joining spawn's before_tool_call is registered with this much more timeout than its wait. */
+export declare const JOIN_HOOK_MARGIN_MS: number
 /** Throws `ERR_TASK_GUARD_INVALID_ARG` on settings the schema cannot catch (bad regexes, names). */
 export declare function resolveConfig(raw: TaskGuardPluginConfig | undefined, options: { stateDir: string }): ResolvedConfig
 
@@ -64,6 +97,8 @@ export interface ToolContext {
   sessionKey?: string
   agentId?: string
   toolCallId?: string
+  /** The tool call's abort: ends a joining duplicate's wait. */
+  abortSignal?: AbortSignal
 }
 export interface BlockDecision {
   block: true
@@ -80,6 +115,8 @@ export interface DispatchEvent {
   body?: string
   sessionKey?: string
   messageId?: string
+  /** When the message arrived (ms, or s on some channels). */
+  timestamp?: number
 }
 export interface DispatchContext {
   sessionKey?: string
@@ -142,8 +179,20 @@ export interface SpawnGuard {
   subagentEnded(event: SubagentEndedEvent): Promise<void>
   /** Phase `ended` releases the child's run at once (every runtime and spawn mode). */
   subagentProgress(event: SubagentProgressEvent): Promise<void>
+  /** `agent_end` of a child's session: a success releases the child's run with its final text as the result. */
+  agentEnd(event: AgentEndEvent, ctx: AgentEndContext): Promise<void>
 }
-export declare function createSpawnGuard(options: { getGuard: GetGuard; held: HeldRuns; ttlMs?: number; acceptTimeoutMs?: number; origin?: RunOrigin }): SpawnGuard
+export declare function createSpawnGuard(options: {
+  getGuard: GetGuard
+  held: HeldRuns
+  ttlMs?: number
+  acceptTimeoutMs?: number
+  /** Default `'answer'`; `'join'`: a duplicate waits for the child and is blocked with its result. */
+  onDuplicate?: DuplicatePolicy
+  /** Default 120000. */
+  joinTimeoutMs?: number
+  origin?: RunOrigin
+}): SpawnGuard
 
 export declare function toolKey(rule: ToolRule, params: Record<string, unknown> | undefined, sessionKey: string | undefined): string | null
 /** The tool OpenClaw's agents check and stop background commands with; watched when `exec` is guarded. */
@@ -206,7 +255,10 @@ export interface DispatchGuard {
   replyPayloadSending(event: ReplyPayloadSendingEvent): { payload: ReplyPayloadSendingEvent['payload'] & { btw: { question: string } } } | undefined
   /** Finds the turn's runs in the store (by message id or prompt) and releases them by outcome (see {@link turnFailure}). */
   agentEnd(event: AgentEndEvent, ctx: AgentEndContext): Promise<void>
-  /** OpenClaw resuming a turn a restart interrupted: the turn's run, left by the earlier process, is adopted by this run. */
+  /**
+   * A turn starts: with a joining rule, its guarded runs become joinable. OpenClaw resuming a
+   * turn a restart interrupted: the turn's run, left by the earlier process, is adopted by this run.
+   */
   beforeAgentRun(event: { prompt: string }, ctx: AgentEndContext): Promise<undefined>
 }
 /** Why a turn failed, or null: `success` false, or a last assistant message with `stopReason: 'error'` (a failed model call). */
@@ -219,8 +271,14 @@ export declare function createDispatchGuard(options: {
   maxTurnMs?: number
   /** Duplicates answered, by message id; shared by every registration in the process. */
   answered?: Map<string, string>
+  /** Turn runs whose turn has started (joinable); shared by every registration in the process. */
+  started?: Set<string>
+  /** The last joinable turn run of each key that ended; a message that arrived while it ran is its duplicate. */
+  ended?: Map<string, { runId: string; startedAt: number; endedAt: number }>
   origin?: RunOrigin
 }): DispatchGuard
+/** The rule a message matches, or null. */
+export declare function ruleOfMessage(rules: DispatchRule[], text: unknown): DispatchRule | null
 
 /** The runtime every registration of the plugin in this process shares, per store. */
 export interface SharedRuntime {
@@ -228,6 +286,8 @@ export interface SharedRuntime {
   held: HeldRuns
   origin: RunOrigin
   answered: Map<string, string>
+  started: Set<string>
+  ended: Map<string, { runId: string; startedAt: number; endedAt: number }>
   close(): Promise<void>
 }
 export declare function sharedRuntime(
@@ -239,11 +299,31 @@ export declare function interruptedStatus(onStale: 'heal' | 'fail'): 'cancelled'
 /** Ends the runs an earlier process of this gateway held; returns them. */
 export declare function endOrphans(guard: TaskGuard<boolean>, origin: RunOrigin, status: ReleaseStatus): Promise<GuardInfo[]>
 
-export declare function describeConflict(conflict: AlreadyRunning | AwaitingApproval, what: string): string
+export declare function describeConflict(conflict: Conflict | AlreadyCompleted, what: string): string
+/** A duplicate within `replayMs` of a success, answered with its result. */
+export declare function describeReplay(done: AlreadyCompleted, what: string): string
+/** A joining duplicate's answer from the outcome it waited for. */
+export declare function describeJoined(outcome: Outcome, what: string, options: { key: string; waitedMs: number }): string
+/** The largest result the plugin stores, in bytes of JSON (its guard's `maxResultBytes`). */
+export declare const MAX_RESULT_BYTES: number
+/** A turn's final assistant text from `agent_end` messages, or null (none, or silent). */
+export declare function finalText(messages: unknown): string | null
+/** `text` cut to store as JSON within `maxBytes` (default {@link MAX_RESULT_BYTES}). */
+export declare function fitResult(text: string, maxBytes?: number): string
+/** Waits (at most `waitMs`) for the run holding the key to end; the duplicate's answer. */
+export declare function joinRun(getGuard: GetGuard, conflict: AlreadyRunning, what: string, options: { waitMs: number; signal?: AbortSignal }): Promise<string>
 export declare function describeUnavailable(err: Error & { code?: string }, what: string): string
 export declare function formatInspection(inspection: Inspection, options?: { prefix?: string }): string
 
-/** `/taskguard [list [prefix]]` (50 guards a page), `/taskguard more <cursor> [prefix]` (the next page), `/taskguard approve <task or key>` (a bare task name is this session's). */
+/** Prometheus text exposition's content type (format 0.0.4). */
+export declare const METRICS_CONTENT_TYPE: string
+/** Handlers for the gateway's HTTP route (GET → the metrics text) and RPC method (`{ contentType, text }`). */
+export declare function metricsEndpoints(options: { getGuard: GetGuard }): {
+  httpHandler(req: { method?: string }, res: { statusCode: number; setHeader(name: string, value: string): unknown; end(body?: string): unknown }): Promise<true>
+  gatewayMethod(opts: { respond: (ok: boolean, payload?: unknown, error?: { code: string; message: string }) => void }): Promise<void>
+}
+
+/** `/taskguard [list [prefix]]` (50 guards a page), `/taskguard more <cursor> [prefix]` (the next page), `/taskguard approve <task or key>` (a bare task name is this session's), `/taskguard metrics` (the guard's metrics, Prometheus text). */
 export declare function taskGuardCommand(options: { getGuard: GetGuard }): {
   name: 'taskguard'
   description: string

@@ -3,12 +3,13 @@
 // `task-guard/openclaw`: the helpers the OpenClaw plugin is built from, each usable on
 // its own and without OpenClaw installed. The plugin entry is `task-guard/openclaw/plugin`.
 
-const { configJsonSchema, resolveConfig } = require('./config')
-const { formatInspection, taskGuardCommand } = require('./diagnostics')
+const { JOIN_HOOK_MARGIN_MS, configJsonSchema, resolveConfig } = require('./config')
+const { METRICS_CONTENT_TYPE, formatInspection, metricsEndpoints, taskGuardCommand } = require('./diagnostics')
 const { createDispatchGuard, guardTrigger, taskOfMessage, turnFailure } = require('./dispatch-guard')
 const { backgroundEnd, backgroundedSession, toolCallEnd } = require('./background-exec')
 const { HeldRuns } = require('./held-runs')
-const { describeConflict, describeUnavailable } = require('./messages')
+const { describeConflict, describeJoined, describeReplay, describeUnavailable } = require('./messages')
+const { MAX_RESULT_BYTES, finalText, fitResult, joinRun } = require('./results')
 const { endOrphans, interruptedStatus, sharedRuntime } = require('./runtime')
 const { SPAWN_TOOL, acceptedChild, createSpawnGuard, endedStatus, spawnKey } = require('./spawn-guard')
 const { PROCESS_TOOL, createToolGuard, toolKey } = require('./tool-guard')
@@ -16,15 +17,24 @@ const { PROCESS_TOOL, createToolGuard, toolKey } = require('./tool-guard')
 module.exports = {
   configJsonSchema,
   resolveConfig,
+  JOIN_HOOK_MARGIN_MS,
   formatInspection,
   taskGuardCommand,
+  metricsEndpoints,
+  METRICS_CONTENT_TYPE,
   createDispatchGuard,
   guardTrigger,
   taskOfMessage,
   turnFailure,
   HeldRuns,
   describeConflict,
+  describeJoined,
+  describeReplay,
   describeUnavailable,
+  MAX_RESULT_BYTES,
+  finalText,
+  fitResult,
+  joinRun,
   endOrphans,
   interruptedStatus,
   sharedRuntime,

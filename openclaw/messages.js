@@ -22,7 +22,56 @@ function describeConflict(conflict, what) {
       `"task-guard approve ${conflict.key}".`
     )
   }
+  if (conflict.status === 'already_completed') return describeReplay(conflict, what)
+  if (conflict.status === 'payload_mismatch') {
+    return `${what} is already running (run ${conflict.runId}) with other arguments. Not starting it again until that run ends.`
+  }
   throw new TypeError(`not a conflict: ${conflict.status}`)
+}
+
+/** The stored result as text: a string as is, anything else as JSON. */
+function resultText(result) {
+  if (result === undefined || result === null || result === '') return null
+  return typeof result === 'string' ? result : JSON.stringify(result)
+}
+
+/**
+ * A duplicate within `replayMs` of a success (`acquire` answered `already_completed`):
+ * not run again, answered with what that run left.
+ */
+function describeReplay(done, what) {
+  const text = resultText(done.result)
+  return (
+    `${what} already completed (run ${done.runId}, ${iso(done.endedAt)}); not running it again so soon. ` +
+    (text === null ? 'It left no result.' : `Its result:\n\n${text}`)
+  )
+}
+
+/**
+ * A duplicate that waited for the running run (`onDuplicate: 'join'`): `outcome` is
+ * `guard.outcome()`'s answer for that run, `waitedMs` how long it waited.
+ */
+function describeJoined(outcome, what, { key, waitedMs }) {
+  switch (outcome.status) {
+    case 'succeeded': {
+      const text = resultText(outcome.result)
+      return `${what} was already running (run ${outcome.runId}); it has finished. ${text === null ? 'It left no result.' : `Its result:\n\n${text}`}`
+    }
+    case 'failed':
+      return (
+        `${what} was already running (run ${outcome.runId}) and failed${outcome.error ? `: ${outcome.error}` : ''}. ` +
+        `It needs approval before it runs again: "/taskguard approve ${key}".`
+      )
+    case 'cancelled':
+      return `${what} was already running (run ${outcome.runId}) and was cancelled${outcome.reason ? ` (${outcome.reason})` : ''}. Send it again to start it.`
+    case 'running':
+      return (
+        `${what} is still running (run ${outcome.runId}) after waiting ${Math.round(waitedMs / 1000)}s for it. ` +
+        'Not starting it again; its result will arrive when that run ends.'
+      )
+    default:
+      return `${what} was already running (run ${outcome.runId}); it has ended, but how is no longer known.`
+  }
 }
 
 /** Why a guard could not be consulted; the work is refused, never run unguarded. */
@@ -52,4 +101,4 @@ function callId(event, ctx) {
   return event.toolCallId ?? ctx?.toolCallId ?? null
 }
 
-module.exports = { describeConflict, describeUnavailable, acquireOrRefuse, callId }
+module.exports = { describeConflict, describeReplay, describeJoined, describeUnavailable, acquireOrRefuse, callId }

@@ -3,6 +3,10 @@ import type { TaskGuard } from '../index'
 import type { DispatchGuard, HeldRuns, ResolvedConfig, SpawnGuard, ToolGuard, taskGuardCommand } from './index'
 
 export declare const PLUGIN_ID: 'task-guard'
+/** `GET` (gateway auth): the guard's metrics as Prometheus text. */
+export declare const METRICS_PATH: '/api/plugins/task-guard/metrics'
+/** Gateway RPC method (scope operator.read) answering `{ contentType, text }`. */
+export declare const METRICS_METHOD: 'taskguard.metrics'
 
 /** The OpenClaw api surface the plugin uses (OpenClawPluginApi satisfies it). */
 export interface PluginApiLike {
@@ -10,6 +14,10 @@ export interface PluginApiLike {
   logger?: { info?: (msg: string) => void; warn?: (msg: string) => void; error?: (msg: string) => void }
   on(hookName: any, handler: any, opts?: any): void
   registerCommand(command: ReturnType<typeof taskGuardCommand>): void
+  /** `'full'` for the gateway's own registration: only it registers the metrics route and method. */
+  registrationMode?: string
+  registerHttpRoute?(params: { path: string; auth: 'gateway' | 'plugin'; match?: 'exact' | 'prefix'; handler: (req: any, res: any) => Promise<boolean | void> | boolean | void }): void
+  registerGatewayMethod?(method: string, handler: (opts: any) => Promise<void> | void, opts?: { scope?: any }): void
 }
 
 export declare function registerTaskGuard(

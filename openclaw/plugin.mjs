@@ -10,6 +10,8 @@ import { buildJsonPluginConfigSchema, definePluginEntry } from 'openclaw/plugin-
 import { resolveStateDir } from 'openclaw/plugin-sdk/state-paths'
 import { TaskGuard } from '../index.mjs'
 import {
+  JOIN_HOOK_MARGIN_MS,
+  MAX_RESULT_BYTES,
   SPAWN_TOOL,
   configJsonSchema,
   createDispatchGuard,
@@ -17,12 +19,17 @@ import {
   createToolGuard,
   endOrphans,
   interruptedStatus,
+  metricsEndpoints,
   resolveConfig,
   sharedRuntime,
   taskGuardCommand,
 } from './index.mjs'
 
 export const PLUGIN_ID = 'task-guard'
+/** Prometheus text of the guard's metrics: `GET` with the gateway's token. */
+export const METRICS_PATH = '/api/plugins/task-guard/metrics'
+/** The gateway RPC method answering `{ contentType, text }` with the same text (scope operator.read). */
+export const METRICS_METHOD = 'taskguard.metrics'
 
 // Below every other policy plugin: a call another plugin blocks never takes a key.
 const LAST = -1000
@@ -34,6 +41,9 @@ async function openGuard(cfg) {
     namespace: cfg.namespace,
     defaultTtlMs: cfg.ttlMs,
     onStale: cfg.onStale,
+    replayMs: cfg.replayMs,
+    // Explicit: the plugin cuts the results it stores (a turn's final text) to this.
+    maxResultBytes: MAX_RESULT_BYTES,
     owner: `openclaw@${hostname()}:${process.pid}`,
   })
 }
@@ -54,7 +64,15 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
   if (api.runtime?.tasks !== undefined && (rt.tasks === undefined || api.registrationMode === 'full')) rt.tasks = api.runtime.tasks
   const interrupted = interruptedStatus(cfg.onStale)
   const spawn = cfg.spawn.enabled
-    ? createSpawnGuard({ getGuard, held, ttlMs: cfg.ttlMs, acceptTimeoutMs: cfg.spawn.acceptTimeoutMs, origin })
+    ? createSpawnGuard({
+        getGuard,
+        held,
+        ttlMs: cfg.ttlMs,
+        acceptTimeoutMs: cfg.spawn.acceptTimeoutMs,
+        onDuplicate: cfg.spawn.onDuplicate,
+        joinTimeoutMs: cfg.spawn.joinTimeoutMs,
+        origin,
+      })
     : null
   const tools =
     cfg.tools.length > 0
@@ -70,15 +88,28 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
   }
   const dispatch =
     cfg.dispatch.tasks.length > 0
-      ? createDispatchGuard({ getGuard, held, rules: cfg.dispatch.tasks, ttlMs: cfg.ttlMs, maxTurnMs: cfg.dispatch.maxTurnMs, answered: rt.answered, origin })
+      ? createDispatchGuard({
+          getGuard,
+          held,
+          rules: cfg.dispatch.tasks,
+          ttlMs: cfg.ttlMs,
+          maxTurnMs: cfg.dispatch.maxTurnMs,
+          answered: rt.answered,
+          started: rt.started,
+          ended: rt.ended,
+          origin,
+        })
       : null
 
   const matcher = [...(spawn ? [SPAWN_TOOL] : []), ...(tools ? tools.tools.filter((t) => t !== SPAWN_TOOL) : [])]
+  // A joining duplicate spawn waits inside before_tool_call, whose default timeout (15 s)
+  // would block it with OpenClaw's generic failure text: outlast the wait.
+  const spawnJoins = spawn !== null && cfg.spawn.onDuplicate === 'join'
   if (matcher.length > 0) {
     api.on(
       'before_tool_call',
       async (event, ctx) => (await spawn?.beforeToolCall(event, ctx)) ?? (await tools?.beforeToolCall(event, ctx)),
-      { matcher, priority: LAST },
+      { matcher, priority: LAST, ...(spawnJoins ? { timeoutMs: cfg.spawn.joinTimeoutMs + JOIN_HOOK_MARGIN_MS } : {}) },
     )
     api.on(
       'after_tool_call',
@@ -104,9 +135,15 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
       }
       return undefined
     })
+  }
+  // A child's result is its own agent_end's text: wanted by joiners and replays only
+  // (agent_end needs hooks.allowConversationAccess, which plain spawn guarding does not).
+  const spawnResults = spawn !== null && (spawnJoins || cfg.replayMs > 0)
+  if (dispatch || spawnResults) {
     api.on('agent_end', async (event, ctx) => {
       try {
-        await dispatch.agentEnd(event, ctx)
+        if (spawnResults) await spawn.agentEnd(event, ctx)
+        await dispatch?.agentEnd(event, ctx)
       } catch (err) {
         // The run stays held (heartbeated until maxTurnMs), then staleness decides.
         log?.warn?.(`task-guard: agent_end for ${ctx.sessionKey}: ${err.code ?? ''} ${err.message}`)
@@ -114,6 +151,13 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
     })
   }
   api.registerCommand(taskGuardCommand({ getGuard }))
+  // The gateway's own surfaces, once: only its `full` registration serves them (the
+  // per-run registrations would register the method again, which OpenClaw refuses).
+  if (api.registrationMode === 'full') {
+    const metrics = metricsEndpoints({ getGuard })
+    api.registerHttpRoute?.({ path: METRICS_PATH, auth: 'gateway', match: 'exact', handler: metrics.httpHandler })
+    api.registerGatewayMethod?.(METRICS_METHOD, metrics.gatewayMethod, { scope: 'operator.read' })
+  }
   api.on('gateway_start', async () => {
     try {
       // Open at start so a bad store shows in the gateway log at once, not at the first spawn.

@@ -37,7 +37,8 @@ function gatewayId(stateDir) {
 function sharedRuntime(cfg, { stateDir, open, log }) {
   globalThis[RUNTIMES] ??= new Map()
   const runtimes = globalThis[RUNTIMES]
-  const id = JSON.stringify([cfg.store, cfg.namespace, cfg.onStale])
+  // Registrations whose guards answer alike share one: same store, stale and replay policy.
+  const id = JSON.stringify([cfg.store, cfg.namespace, cfg.onStale, cfg.replayMs ?? 0])
   let rt = runtimes.get(id)
   if (rt !== undefined) return rt
   let opening = null
@@ -58,6 +59,10 @@ function sharedRuntime(cfg, { stateDir, open, log }) {
     origin: { gateway: gatewayId(stateDir), process: processId() },
     /** Duplicate messages answered by `before_dispatch`, by message id, until their reply is sent. */
     answered: new Map(),
+    /** Turn runs whose turn has started (before_agent_run), which a duplicate may join. */
+    started: new Set(),
+    /** The last joinable turn run of each key that ended here: `{ runId, startedAt, endedAt }`. */
+    ended: new Map(),
     /** OpenClaw's `api.runtime.tasks`, once a registration has handed it over. */
     tasks: undefined,
     /** Ends the runtime's subscription to OpenClaw's diagnostic events, if it made one. */

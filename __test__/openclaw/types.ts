@@ -10,6 +10,7 @@ import {
   createSpawnGuard,
   createToolGuard,
   guardTrigger,
+  metricsEndpoints,
   taskGuardCommand,
 } from 'task-guard/openclaw'
 import plugin, { registerTaskGuard } from 'task-guard/openclaw/plugin'
@@ -19,8 +20,9 @@ const guard = new TaskGuard()
 const getGuard = async () => guard
 const held = new HeldRuns(getGuard, { heartbeatMs: 1000 })
 
-const spawn = createSpawnGuard({ getGuard, held, ttlMs: 60_000 })
-api.on('before_tool_call', (event, ctx) => spawn.beforeToolCall(event, ctx), { matcher: ['sessions_spawn'] })
+const spawn = createSpawnGuard({ getGuard, held, ttlMs: 60_000, onDuplicate: 'join', joinTimeoutMs: 30_000 })
+api.on('before_tool_call', (event, ctx) => spawn.beforeToolCall(event, ctx), { matcher: ['sessions_spawn'], timeoutMs: 35_000 })
+api.on('agent_end', (event, ctx) => spawn.agentEnd(event, ctx))
 api.on('after_tool_call', (event, ctx) => spawn.afterToolCall(event, ctx))
 api.on('subagent_ended', (event) => spawn.subagentEnded(event))
 api.on('subagent_progress', (event) => spawn.subagentProgress(event))
@@ -29,13 +31,16 @@ const tools = createToolGuard({ getGuard, held, rules: [{ tool: 'exec', keyParam
 api.on('before_tool_call', (event, ctx) => tools.beforeToolCall(event, ctx))
 api.on('after_tool_call', (event, ctx) => tools.afterToolCall(event, ctx))
 
-const dispatch = createDispatchGuard({ getGuard, held, rules: [{ match: /^\/deploy\b/, task: 'deploy' }], ttlMs: 60_000 })
+const dispatch = createDispatchGuard({ getGuard, held, rules: [{ match: /^\/deploy\b/, task: 'deploy', onDuplicate: 'join', joinTimeoutMs: 60_000 }], ttlMs: 60_000, started: new Set() })
 api.on('before_dispatch', (event, ctx) => dispatch.beforeDispatch(event, ctx))
 api.on('agent_end', (event, ctx) => dispatch.agentEnd(event, ctx))
 api.on('reply_payload_sending', (event) => dispatch.replyPayloadSending(event))
 api.on('before_agent_run', (event, ctx) => dispatch.beforeAgentRun(event, ctx))
 
 api.registerCommand(taskGuardCommand({ getGuard }))
+const metrics = metricsEndpoints({ getGuard })
+api.registerHttpRoute({ path: '/api/plugins/task-guard/metrics', auth: 'gateway', match: 'exact', handler: metrics.httpHandler })
+api.registerGatewayMethod('taskguard.metrics', metrics.gatewayMethod, { scope: 'operator.read' })
 registerTaskGuard(api)
 plugin.register(api)
 
