@@ -5,7 +5,8 @@ use napi_derive::napi;
 use super::errors::{invalid, Result};
 use crate::engine::{
     validate_namespace, validate_text, OnStale, Policy, DEFAULT_MAX_KEY_BYTES,
-    DEFAULT_MAX_RESULT_BYTES, DEFAULT_RETENTION_MS, DEFAULT_TTL_MS, MAX_MAX_KEY_BYTES, MAX_MAX_RESULT_BYTES, MAX_OWNER_BYTES, MAX_TTL_MS,
+    DEFAULT_MAX_RESULT_BYTES, DEFAULT_RETENTION_MS, DEFAULT_TTL_MS, MAX_MAX_KEY_BYTES,
+    MAX_MAX_RESULT_BYTES, MAX_OWNER_BYTES, MAX_TTL_MS,
 };
 use crate::store::redis::{DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS};
 use crate::store::sqlite::Durability;

@@ -115,7 +115,12 @@ pub struct Kept {
 impl Kept {
     /// `None` when there is nothing to keep.
     pub fn of(result: Option<Box<str>>, fingerprint: Option<Box<str>>) -> Option<Box<Kept>> {
-        (result.is_some() || fingerprint.is_some()).then(|| Box::new(Kept { result, fingerprint }))
+        (result.is_some() || fingerprint.is_some()).then(|| {
+            Box::new(Kept {
+                result,
+                fingerprint,
+            })
+        })
     }
 }
 

@@ -73,10 +73,7 @@ pub enum OutcomeReply {
         error: Option<String>,
     },
     /// Released as cancelled, or cleared by an operator (the note says who).
-    Cancelled {
-        ended_at: i64,
-        note: Option<String>,
-    },
+    Cancelled { ended_at: i64, note: Option<String> },
     /// Not a run this key knows (never granted, or forgotten with its history).
     Unknown,
 }

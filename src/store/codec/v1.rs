@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{
-    Approval, Ended, EndedHow, Failure, FailureCause, Given, Kept, Owner, Phase, Record, ReleaseStatus,
-    Run, RunId,
+    Approval, Ended, EndedHow, Failure, FailureCause, Given, Kept, Owner, Phase, Record,
+    ReleaseStatus, Run, RunId,
 };
 
 #[derive(Serialize, Deserialize)]
