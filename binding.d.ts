@@ -54,22 +54,22 @@ export interface EventOut {
  * Each command answers its reply's strings (joined) with its numbers in `out`
  * on the memory store, or nothing yet on a durable one (see module doc).
  */
-export declare function guardAcquire(g: Handle, id: number, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null, fingerprint?: string | undefined | null): string | null
+export declare function guardAcquire(h: Handle, id: number, key: string, owner?: string | undefined | null, ttlMs?: number | undefined | null, meta?: string | undefined | null, fingerprint?: string | undefined | null): string | null
 
-export declare function guardApproveRetry(g: Handle, id: number, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): string | null
+export declare function guardApproveRetry(h: Handle, id: number, key: string, approvedBy?: string | undefined | null, reason?: string | undefined | null): string | null
 
 /** Stops taking calls; a durable store still answers those already submitted. */
-export declare function guardClose(g: Handle): void
+export declare function guardClose(h: Handle): void
 
 /** Durable store: lets go of the callback once the store's thread has exited. */
-export declare function guardDispose(g: Handle): void
+export declare function guardDispose(h: Handle): void
 
-export declare function guardForceRelease(g: Handle, id: number, key: string, by?: string | undefined | null, reason?: string | undefined | null): string | null
+export declare function guardForceRelease(h: Handle, id: number, key: string, by?: string | undefined | null, reason?: string | undefined | null): string | null
 
-export declare function guardHeartbeat(g: Handle, id: number, key: string, runId: string, ttlMs?: number | undefined | null): string | null
+export declare function guardHeartbeat(h: Handle, id: number, key: string, runId: string, ttlMs?: number | undefined | null): string | null
 
 /** Durable store: keeps the process alive while answers are outstanding (`on`), or not. */
-export declare function guardHold(g: Handle, on: boolean): void
+export declare function guardHold(h: Handle, on: boolean): void
 
 /**
  * A guard as `inspect` lists it. Absent fields are left unset, not null:
@@ -98,24 +98,24 @@ export interface GuardInfoOut {
  * A durable store's inspection, answered as job `id`; `counts`: whether to
  * count guards per state (a page walk needs none).
  */
-export declare function guardInspect(g: Handle, id: number, prefix: string | undefined | null, state: string | undefined | null, limit: number | undefined | null, after: string | undefined | null, counts: boolean): void
+export declare function guardInspect(h: Handle, id: number, prefix: string | undefined | null, state: string | undefined | null, limit: number | undefined | null, after: string | undefined | null, counts: boolean): void
 
 /**
  * Checks the filter and cursor (refusing bad ones before anything is read) and
  * fixes the inspection's time.
  */
-export declare function guardInspectBegin(g: Handle, prefix: string | undefined | null, state: string | undefined | null, limit: number | undefined | null, after: string | undefined | null, counts: boolean): ExternalObject<InspectJob>
+export declare function guardInspectBegin(h: Handle, prefix: string | undefined | null, state: string | undefined | null, limit: number | undefined | null, after: string | undefined | null, counts: boolean): ExternalObject<InspectJob>
 
 export declare function guardInspectResult(job: ExternalObject<InspectJob>): InspectOut
 
 /** Works on `job` for about `budget_ms`; true once it is complete. */
-export declare function guardInspectStep(g: Handle, job: ExternalObject<InspectJob>, budgetMs: number): boolean
+export declare function guardInspectStep(h: Handle, job: ExternalObject<InspectJob>, budgetMs: number): boolean
 
 /**
  * This guard's metrics as Prometheus text; `counts`: the store's guards by
  * state, for the gauges (from an inspection the facade made just before).
  */
-export declare function guardMetrics(g: Handle, counts?: CountsOut | undefined | null): string
+export declare function guardMetrics(h: Handle, counts?: CountsOut | undefined | null): string
 
 /**
  * A memory store needs `out` (its answers' numbers); a durable one `onDone`
@@ -124,22 +124,22 @@ export declare function guardMetrics(g: Handle, counts?: CountsOut | undefined |
 export declare function guardOpen(options: NativeOptions, out?: Float64Array | undefined | null, onDone?: ((arg: Array<CompletionOut>) => void) | undefined | null): Handle
 
 /** How run `run_id` of `key` ended, or that it still runs; changes nothing. */
-export declare function guardOutcome(g: Handle, id: number, key: string, runId: string): string | null
+export declare function guardOutcome(h: Handle, id: number, key: string, runId: string): string | null
 
 /** `status` indexes `ReleaseStatus::ALL`. */
-export declare function guardRelease(g: Handle, id: number, key: string, runId: string, status: number, error?: string | undefined | null, result?: string | undefined | null): string | null
+export declare function guardRelease(h: Handle, id: number, key: string, runId: string, status: number, error?: string | undefined | null, result?: string | undefined | null): string | null
 
 /** Memory store: record events for the facade (a durable store's arrive with its completions). */
-export declare function guardSetEventsEnabled(g: Handle, on: boolean): void
+export declare function guardSetEventsEnabled(h: Handle, on: boolean): void
 
 /**
  * Memory store: sets the store's time to `ms` (the guard's `clock` option
  * read it); the facade calls this before each call when the caller gave a clock.
  */
-export declare function guardSetNow(g: Handle, ms: number): void
+export declare function guardSetNow(h: Handle, ms: number): void
 
 /** Memory store: events recorded since the last call, oldest first. */
-export declare function guardTakeEvents(g: Handle): Array<EventOut>
+export declare function guardTakeEvents(h: Handle): Array<EventOut>
 
 export interface InspectOut {
   now: number

@@ -36,6 +36,9 @@ const DEFAULT_POLL_MS = optionDefault('open', 'pollMs')
 
 const INTERNAL = Symbol('task-guard internal')
 
+// Owners are at most 256 bytes; a hostname may be 253.
+const defaultOwner = () => `${os.hostname().slice(0, 200)}:${process.pid}`
+
 function isMemory(store) {
   return store === undefined || store === 'memory:'
 }
@@ -72,7 +75,9 @@ function parseOptions(options) {
   const nativeOptions = {
     store: o.store,
     namespace: o.namespace,
-    owner: o.owner,
+    // Runs acquired without an owner are this one's: the native layer keeps it, so
+    // acquires need not send it each time.
+    owner: o.owner ?? defaultOwner(),
     maxKeyBytes: o.maxKeyBytes,
     defaultTtlMs: o.defaultTtlMs,
     onStale: o.onStale,
@@ -127,13 +132,14 @@ class TaskGuard {
     if (internal !== INTERNAL && !isMemory(o.store)) {
       throw invalidArg(`store ${JSON.stringify(o.store)} opens asynchronously: use await TaskGuard.open(options)`)
     }
-    this.#owner = o.owner ?? `${os.hostname()}:${process.pid}`
+    this.#owner = nativeOptions.owner
     this.#maxResultBytes = o.maxResultBytes ?? optionDefault('open', 'maxResultBytes')
     this.#backend = backend ?? new MemoryBackend(nativeOptions, (events) => this.#dispatch(this.#quiet ? events.filter(notConflict) : events), o.clock)
     // run()'s heartbeats keep time with the guard's clock: a clock with timers of its
     // own (task-guard/testing's manual clock) drives them; otherwise the event loop's.
     this.#timers = typeof o.clock?.setInterval === 'function' ? o.clock : globalThis
     this.#backend.guard = this
+    this.#backend.defaultOwner = this.#owner
     // The engine says when a key's waiting acquires may try again; this guard only schedules it.
     // A run that ended is also what callers waiting for its outcome wait for.
     this.#backend.letWaitersIn = (key) => {
@@ -196,11 +202,11 @@ class TaskGuard {
     this.#open()
     v.string('key', key)
     const o = v.options('acquire options', options, ACQUIRE_OPTIONS)
-    let args = [this.#owner, undefined, undefined, undefined]
+    let args = [undefined, undefined, undefined, undefined]
     let waitMs = 0
     let signal
     if (o !== undefined) {
-      args = [v.optionalString('owner', o.owner) ?? this.#owner, v.duration('ttlMs', o.ttlMs, 1), v.meta(o.meta), v.optionalString('fingerprint', o.fingerprint)]
+      args = [v.optionalString('owner', o.owner), v.duration('ttlMs', o.ttlMs, 1), v.meta(o.meta), v.optionalString('fingerprint', o.fingerprint)]
       waitMs = v.duration('waitMs', o.waitMs, 0) ?? 0
       signal = v.signal('signal', o.signal)
       if (signal?.aborted) throw abortError(signal)

@@ -17,6 +17,8 @@ class MemoryBackend {
   later = null
   /** The TaskGuard this backend serves: granted answers are its leases. */
   guard = null
+  /** The owner the native layer records for an acquire that names none (set by TaskGuard). */
+  defaultOwner = null
   /** Called with a key when the engine says its waiting acquires may try now. */
   letWaitersIn = () => {}
   #handle
@@ -87,7 +89,8 @@ class MemoryBackend {
     } catch (err) {
       throw fromNative(err)
     }
-    return this.#answer(key, undefined, owner, text)
+    // A grant's owner is not sent back: it is the one named, or the default.
+    return this.#answer(key, undefined, owner ?? this.defaultOwner, text)
   }
 
   release(key, runId, statusIndex, error, result) {

@@ -42,6 +42,16 @@ pub fn acquire(
     }))
 }
 
+/// An acquire without an owner takes the guard's default one.
+pub fn or_default_owner(mut command: Command, default: &Option<Owner>) -> Command {
+    if let Command::Acquire(a) = &mut command {
+        if a.owner.is_none() {
+            a.owner.clone_from(default);
+        }
+    }
+    command
+}
+
 /// The run id a caller names: minted ids only (see `validate_run_id`).
 fn run_id(s: &str) -> Result<RunId> {
     match RunId::minted(s) {

@@ -8,13 +8,14 @@
 use std::cell::RefCell;
 use std::time::Duration;
 
-use napi::bindgen_prelude::{External, Float64Array, Function};
+use napi::bindgen_prelude::{External, Float64Array, Function, Unknown};
 use napi::Env;
 use napi_derive::napi;
 
 use super::commands;
 use super::durable::Durable;
 use super::errors::{guarded, invalid, Result};
+use super::handle;
 use super::memory::Memory;
 use super::metrics;
 use super::options::{NativeOptions, Settings, StoreUrl};
@@ -26,6 +27,8 @@ use crate::store::MemoryInspect;
 pub struct Guard {
     settings: Settings,
     store: Store,
+    /// The owner of runs acquired without one, made once (the facade need not send it each time).
+    default_owner: Option<Owner>,
 }
 
 // One per guard, and the memory store's calls are the hot path: no box.
@@ -35,16 +38,18 @@ enum Store {
     Durable(Durable),
 }
 
-type Handle = External<Guard>;
+/// A guard's handle (see `handle`).
+type Handle<'a> = Unknown<'a>;
 
 /// A memory store needs `out` (its answers' numbers); a durable one `onDone`
 /// (its completions).
 #[napi]
 pub fn guard_open(
+    env: Env,
     options: NativeOptions,
     out: Option<Float64Array>,
     on_done: Option<Function<'_, Vec<CompletionOut>, ()>>,
-) -> Result<Handle> {
+) -> Result<Handle<'static>> {
     guarded(|| {
         let settings = Settings::from_options(options)?;
         let store = match (&settings.store, out, on_done) {
@@ -59,7 +64,18 @@ pub fn guard_open(
                 ))
             }
         };
-        Ok(External::new(Guard { settings, store }))
+        let default_owner = settings.default_owner.clone().map(|name| match &store {
+            Store::Memory(m) => m.owner(name),
+            Store::Durable(_) => Owner::from(name),
+        });
+        handle::wrap(
+            &env,
+            Guard {
+                settings,
+                store,
+                default_owner,
+            },
+        )
     })
 }
 
@@ -99,7 +115,7 @@ impl Guard {
 /// on the memory store, or nothing yet on a durable one (see module doc).
 #[napi]
 pub fn guard_acquire(
-    g: &Handle,
+    h: Handle<'_>,
     id: u32,
     key: String,
     owner: Option<String>,
@@ -108,7 +124,9 @@ pub fn guard_acquire(
     fingerprint: Option<String>,
 ) -> Result<Option<String>> {
     guarded(|| {
+        let g = handle::guard_of(&h)?;
         let cmd = commands::acquire(owner, ttl_ms, meta, fingerprint, |o| g.owner(o))?;
+        let cmd = commands::or_default_owner(cmd, &g.default_owner);
         g.command(id, &key, cmd)
     })
 }
@@ -116,7 +134,7 @@ pub fn guard_acquire(
 /// `status` indexes `ReleaseStatus::ALL`.
 #[napi]
 pub fn guard_release(
-    g: &Handle,
+    h: Handle<'_>,
     id: u32,
     key: String,
     run_id: String,
@@ -125,6 +143,7 @@ pub fn guard_release(
     result: Option<String>,
 ) -> Result<Option<String>> {
     guarded(|| {
+        let g = handle::guard_of(&h)?;
         let cmd = commands::release(&g.settings, run_id, status, error, result)?;
         g.command(id, &key, cmd)
     })
@@ -132,41 +151,58 @@ pub fn guard_release(
 
 /// How run `run_id` of `key` ended, or that it still runs; changes nothing.
 #[napi]
-pub fn guard_outcome(g: &Handle, id: u32, key: String, run_id: String) -> Result<Option<String>> {
-    guarded(|| g.command(id, &key, commands::outcome(run_id)?))
+pub fn guard_outcome(
+    h: Handle<'_>,
+    id: u32,
+    key: String,
+    run_id: String,
+) -> Result<Option<String>> {
+    guarded(|| {
+        let g = handle::guard_of(&h)?;
+        g.command(id, &key, commands::outcome(run_id)?)
+    })
 }
 
 #[napi]
 pub fn guard_heartbeat(
-    g: &Handle,
+    h: Handle<'_>,
     id: u32,
     key: String,
     run_id: String,
     ttl_ms: Option<f64>,
 ) -> Result<Option<String>> {
-    guarded(|| g.command(id, &key, commands::heartbeat(run_id, ttl_ms)?))
+    guarded(|| {
+        let g = handle::guard_of(&h)?;
+        g.command(id, &key, commands::heartbeat(run_id, ttl_ms)?)
+    })
 }
 
 #[napi]
 pub fn guard_approve_retry(
-    g: &Handle,
+    h: Handle<'_>,
     id: u32,
     key: String,
     approved_by: Option<String>,
     reason: Option<String>,
 ) -> Result<Option<String>> {
-    guarded(|| g.command(id, &key, commands::approve(approved_by, reason)?))
+    guarded(|| {
+        let g = handle::guard_of(&h)?;
+        g.command(id, &key, commands::approve(approved_by, reason)?)
+    })
 }
 
 #[napi]
 pub fn guard_force_release(
-    g: &Handle,
+    h: Handle<'_>,
     id: u32,
     key: String,
     by: Option<String>,
     reason: Option<String>,
 ) -> Result<Option<String>> {
-    guarded(|| g.command(id, &key, commands::force(by, reason)?))
+    guarded(|| {
+        let g = handle::guard_of(&h)?;
+        g.command(id, &key, commands::force(by, reason)?)
+    })
 }
 
 /// A durable store's inspection, answered as job `id`; `counts`: whether to
@@ -174,7 +210,7 @@ pub fn guard_force_release(
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn guard_inspect(
-    g: &Handle,
+    h: Handle<'_>,
     id: u32,
     prefix: Option<String>,
     state: Option<String>,
@@ -183,6 +219,7 @@ pub fn guard_inspect(
     counts: bool,
 ) -> Result<()> {
     guarded(|| {
+        let g = handle::guard_of(&h)?;
         let d = g.durable("guardInspect")?;
         let filter = commands::inspect_filter(&g.settings, prefix, state, limit, after, counts)?;
         d.submit(id, JobKind::Inspect(filter))
@@ -198,7 +235,7 @@ pub struct InspectJob(RefCell<Option<MemoryInspect>>);
 /// fixes the inspection's time.
 #[napi]
 pub fn guard_inspect_begin(
-    g: &Handle,
+    h: Handle<'_>,
     prefix: Option<String>,
     state: Option<String>,
     limit: Option<f64>,
@@ -206,6 +243,7 @@ pub fn guard_inspect_begin(
     counts: bool,
 ) -> Result<External<InspectJob>> {
     guarded(|| {
+        let g = handle::guard_of(&h)?;
         let m = g.memory("guardInspectBegin")?;
         let filter = commands::inspect_filter(&g.settings, prefix, state, limit, after, counts)?;
         Ok(External::new(InspectJob(RefCell::new(Some(
@@ -216,8 +254,13 @@ pub fn guard_inspect_begin(
 
 /// Works on `job` for about `budget_ms`; true once it is complete.
 #[napi]
-pub fn guard_inspect_step(g: &Handle, job: &External<InspectJob>, budget_ms: f64) -> Result<bool> {
+pub fn guard_inspect_step(
+    h: Handle<'_>,
+    job: &External<InspectJob>,
+    budget_ms: f64,
+) -> Result<bool> {
     guarded(|| {
+        let g = handle::guard_of(&h)?;
         let m = g.memory("guardInspectStep")?;
         let mut slot = job.0.borrow_mut();
         let job = slot
@@ -244,8 +287,9 @@ pub fn guard_inspect_result(job: &External<InspectJob>) -> Result<InspectOut> {
 
 /// Memory store: record events for the facade (a durable store's arrive with its completions).
 #[napi]
-pub fn guard_set_events_enabled(g: &Handle, on: bool) -> Result<()> {
+pub fn guard_set_events_enabled(h: Handle<'_>, on: bool) -> Result<()> {
     guarded(|| {
+        let g = handle::guard_of(&h)?;
         g.memory("guardSetEventsEnabled")?.set_events_enabled(on);
         Ok(())
     })
@@ -253,27 +297,37 @@ pub fn guard_set_events_enabled(g: &Handle, on: bool) -> Result<()> {
 
 /// Memory store: events recorded since the last call, oldest first.
 #[napi]
-pub fn guard_take_events(g: &Handle) -> Result<Vec<EventOut>> {
-    guarded(|| Ok(g.memory("guardTakeEvents")?.take_events()))
+pub fn guard_take_events(h: Handle<'_>) -> Result<Vec<EventOut>> {
+    guarded(|| {
+        let g = handle::guard_of(&h)?;
+        Ok(g.memory("guardTakeEvents")?.take_events())
+    })
 }
 
 /// Memory store: sets the store's time to `ms` (the guard's `clock` option
 /// read it); the facade calls this before each call when the caller gave a clock.
 #[napi]
-pub fn guard_set_now(g: &Handle, ms: f64) -> Result<()> {
-    guarded(|| g.memory("guardSetNow")?.set_now(ms))
+pub fn guard_set_now(h: Handle<'_>, ms: f64) -> Result<()> {
+    guarded(|| {
+        let g = handle::guard_of(&h)?;
+        g.memory("guardSetNow")?.set_now(ms)
+    })
 }
 
 /// Durable store: keeps the process alive while answers are outstanding (`on`), or not.
 #[napi]
-pub fn guard_hold(env: Env, g: &Handle, on: bool) -> Result<()> {
-    guarded(|| g.durable("guardHold")?.hold(&env, on))
+pub fn guard_hold(env: Env, h: Handle<'_>, on: bool) -> Result<()> {
+    guarded(|| {
+        let g = handle::guard_of(&h)?;
+        g.durable("guardHold")?.hold(&env, on)
+    })
 }
 
 /// Durable store: lets go of the callback once the store's thread has exited.
 #[napi]
-pub fn guard_dispose(g: &Handle) -> Result<()> {
+pub fn guard_dispose(h: Handle<'_>) -> Result<()> {
     guarded(|| {
+        let g = handle::guard_of(&h)?;
         g.durable("guardDispose")?.dispose();
         Ok(())
     })
@@ -282,8 +336,9 @@ pub fn guard_dispose(g: &Handle) -> Result<()> {
 /// This guard's metrics as Prometheus text; `counts`: the store's guards by
 /// state, for the gauges (from an inspection the facade made just before).
 #[napi]
-pub fn guard_metrics(g: &Handle, counts: Option<CountsOut>) -> Result<String> {
+pub fn guard_metrics(h: Handle<'_>, counts: Option<CountsOut>) -> Result<String> {
     guarded(|| {
+        let g = handle::guard_of(&h)?;
         let metrics = match &g.store {
             Store::Memory(m) => m.metrics(),
             Store::Durable(d) => d.metrics(),
@@ -300,8 +355,9 @@ pub fn guard_metrics(g: &Handle, counts: Option<CountsOut>) -> Result<String> {
 
 /// Stops taking calls; a durable store still answers those already submitted.
 #[napi]
-pub fn guard_close(g: &Handle) -> Result<()> {
+pub fn guard_close(h: Handle<'_>) -> Result<()> {
     guarded(|| {
+        let g = handle::guard_of(&h)?;
         match &g.store {
             Store::Memory(m) => m.close(),
             Store::Durable(d) => d.close(),

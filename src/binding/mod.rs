@@ -5,6 +5,7 @@ mod commands;
 mod durable;
 mod errors;
 mod guard;
+mod handle;
 mod memory;
 mod metrics;
 mod options;

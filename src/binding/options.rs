@@ -64,6 +64,8 @@ pub struct Settings {
     pub tls: Option<redis::TlsCertificates>,
     pub namespace: String,
     pub max_key_bytes: usize,
+    /// Recorded for runs acquired without an owner.
+    pub default_owner: Option<String>,
     pub max_result_bytes: usize,
     pub policy: Policy,
 }
@@ -226,6 +228,7 @@ impl Settings {
             )?,
             namespace,
             max_key_bytes,
+            default_owner: o.owner,
             max_result_bytes,
             policy,
         })
