@@ -188,8 +188,11 @@ async fn serve(
         })
     };
     let view = Arc::new(View::default());
+    let awake = Arc::new(Awake::default());
+    let keeping_awake = tokio::spawn(awake.clone().keep());
     let mut running = tokio::task::JoinSet::new();
     while let Some(job) = jobs.recv().await {
+        awake.busy();
         outbox.took(job.id);
         if let JobKind::Command { key, .. } = &job.kind {
             crate::fault::inject("thread", key);
@@ -198,19 +201,80 @@ async fn serve(
         let policy = options.policy.clone();
         let done = done_tx.clone();
         let view = view.clone();
+        let awake = awake.clone();
         running.spawn(async move {
             let answer = AssertUnwindSafe(run(conn, job.kind, &policy, &view))
                 .catch_unwind()
                 .await
                 .unwrap_or_else(|payload| Err(StoreError::from_panic(payload.as_ref())));
             let _ = done.send((job.id, answer));
+            awake.done();
         });
         while running.try_join_next().is_some() {}
     }
     while running.join_next().await.is_some() {}
+    keeping_awake.abort();
     drop(done_tx);
     let _ = delivering.await;
     outbox.closed();
+}
+
+/// Keeps the store's thread from sleeping for a moment after a call arrives and after
+/// one is answered, while at most one is in flight: a sequential caller's reply and
+/// its next call then each find the thread awake instead of one that must be woken
+/// (each wake-up measured at ~20–30 µs of a ~70 µs call on loopback). Bounded, so a
+/// server far away (a reply in milliseconds) costs at most `WAIT_AWAKE` of spinning per
+/// call; not while several calls are in flight, whose replies wake it anyway and where
+/// a spinning thread would take a core from the caller or a local server.
+#[derive(Default)]
+struct Awake {
+    in_flight: std::sync::atomic::AtomicUsize,
+    until: Mutex<Option<Instant>>,
+    kick: tokio::sync::Notify,
+}
+
+/// How long to stay awake for the reply of a call just sent.
+const WAIT_AWAKE: Duration = Duration::from_micros(100);
+/// How long to stay awake for a caller's next call after an answer.
+const LINGER_AWAKE: Duration = Duration::from_micros(50);
+
+impl Awake {
+    fn busy(&self) {
+        self.in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.stay_awake(WAIT_AWAKE);
+        self.kick.notify_one();
+    }
+
+    fn done(&self) {
+        self.in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.stay_awake(LINGER_AWAKE);
+    }
+
+    fn stay_awake(&self, d: Duration) {
+        let until = Instant::now() + d;
+        let mut u = self.until.lock().unwrap_or_else(PoisonError::into_inner);
+        *u = Some(u.map_or(until, |t| t.max(until)));
+    }
+
+    fn spinning(&self) -> bool {
+        self.in_flight.load(std::sync::atomic::Ordering::Relaxed) <= 1
+            && self
+                .until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some_and(|t| Instant::now() < t)
+    }
+
+    async fn keep(self: Arc<Self>) {
+        loop {
+            self.kick.notified().await;
+            while self.spinning() {
+                tokio::task::yield_now().await;
+            }
+        }
+    }
 }
 
 async fn run(
