@@ -27,8 +27,10 @@ const STATES = new Set(['running', 'stale', 'failed', 'approved'])
 const WALK_PAGE = contract.options.inspect.limit.max
 const RUN_OPTIONS = optionNames('run')
 
-// Index = the status's position in the engine's `ReleaseStatus::ALL`.
-const RELEASE_STATUS = new Map([['succeeded', 0], ['failed', 1], ['cancelled', 2]])
+/** The status's position in the engine's `ReleaseStatus::ALL`, or -1 (compared, not looked up: every release asks). */
+function releaseStatusIndex(status) {
+  return status === 'succeeded' ? 0 : status === 'failed' ? 1 : status === 'cancelled' ? 2 : -1
+}
 
 // How often a waiting acquire looks again on a store other processes share:
 // their releases raise no event here.
@@ -201,31 +203,37 @@ class TaskGuard {
   async acquire(key, options) {
     this.#open()
     v.string('key', key)
+    // The plain call, the common one, allocates no option list.
+    if (options === undefined) return this.#schedule(() => this.#acquireNow(key, undefined, undefined, undefined, undefined))
     const o = v.options('acquire options', options, ACQUIRE_OPTIONS)
-    let args = [undefined, undefined, undefined, undefined]
-    let waitMs = 0
-    let signal
-    if (o !== undefined) {
-      args = [v.optionalString('owner', o.owner), v.duration('ttlMs', o.ttlMs, 1), v.meta(o.meta), v.optionalString('fingerprint', o.fingerprint)]
-      waitMs = v.duration('waitMs', o.waitMs, 0) ?? 0
-      signal = v.signal('signal', o.signal)
-      if (signal?.aborted) throw abortError(signal)
-    }
+    const owner = v.optionalString('owner', o.owner)
+    const ttlMs = v.duration('ttlMs', o.ttlMs, 1)
+    const meta = v.meta(o.meta)
+    const fingerprint = v.optionalString('fingerprint', o.fingerprint)
+    const waitMs = v.duration('waitMs', o.waitMs, 0) ?? 0
+    const signal = v.signal('signal', o.signal)
+    if (signal?.aborted) throw abortError(signal)
     return this.#schedule(() => {
-      const answer = this.#backend.acquire(key, ...args)
-      // A grant that replaced a stale run ended that run: whoever waits for its outcome looks.
-      if (this.#outcomes.has(key)) thenOrNow(answer, (r) => r.healedFrom && this.#outcomes.wake(key))
+      const answer = this.#acquireNow(key, owner, ttlMs, meta, fingerprint)
       if (waitMs === 0) return answer
+      const args = [owner, ttlMs, meta, fingerprint]
       return thenOrNow(answer, (r) => (r.status === 'already_running' ? this.#waiters.wait(key, args, waitMs, signal, r) : r))
     })
+  }
+
+  #acquireNow(key, owner, ttlMs, meta, fingerprint) {
+    const answer = this.#backend.acquire(key, owner, ttlMs, meta, fingerprint)
+    // A grant that replaced a stale run ended that run: whoever waits for its outcome looks.
+    if (this.#outcomes.has(key)) thenOrNow(answer, (r) => r.healedFrom && this.#outcomes.wake(key))
+    return answer
   }
 
   async release(key, runId, status = 'succeeded', options) {
     this.#open()
     v.string('key', key)
     v.string('runId', runId)
-    const code = RELEASE_STATUS.get(status)
-    if (code === undefined) {
+    const code = releaseStatusIndex(status)
+    if (code === -1) {
       throw invalidArg(`status must be 'succeeded', 'failed' or 'cancelled', not ${v.describe(status)}`)
     }
     const o = v.options('release options', options, RELEASE_OPTIONS)

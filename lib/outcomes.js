@@ -19,9 +19,12 @@ class Outcomes {
     this.byKey = new Map()
   }
 
-  /** Whether anyone waits on `key` (checked before waking: the common answer is no). */
+  /**
+   * Whether anyone may wait on `key`: checked on every acquire, so the common
+   * answer (nobody waits on anything) costs a field read, not a lookup.
+   */
   has(key) {
-    return this.byKey.has(key)
+    return this.byKey.size !== 0 && this.byKey.has(key)
   }
 
   /** Waits for run `runId`, whose last answer was `running`, to end; at most `waitMs`. */

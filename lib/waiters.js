@@ -44,6 +44,8 @@ class Waiters {
 
   /** Lets queued waiters try again, head first, until one holds the key. */
   wake(key) {
+    // Every release calls this; nobody waits, usually.
+    if (this.queues.size === 0) return
     const q = this.queues.get(key)
     if (!q) return
     if (q.busy) {
