@@ -29,3 +29,28 @@ test('a guard opened without an owner records its runs under the default owner i
   assert.equal(native.guardInspectResult(job).guards[0].owner, 'host-a:1')
   native.guardClose(h)
 })
+
+test('the plain N-API acquire and release check their arguments as the others do', () => {
+  const h = native.guardOpen({ owner: 'me:1' }, out, undefined)
+  const job = native.guardInspectBegin(h, undefined, undefined, 10, undefined, true)
+  for (const notAGuard of [{}, null, job]) {
+    assert.throws(() => native.guardAcquireFast(notAGuard, 'k'), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+    assert.throws(() => native.guardReleaseFast(notAGuard, 'k', 'r', 0), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  }
+  assert.throws(() => native.guardAcquireFast(h, 42), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /key must be a string/ })
+  assert.throws(() => native.guardAcquireFast(h, 'k', undefined, 'soon'), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /ttlMs must be a number/ })
+  assert.throws(() => native.guardAcquireFast(h, 'k', undefined, -1), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  assert.throws(() => native.guardAcquireFast(h, ''), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  // A key longer than the stack buffer is read whole.
+  const long = 'k'.repeat(900) + 'é'
+  const first = native.guardAcquireFast(h, long)
+  assert.equal(out[0], 0, 'acquired')
+  assert.equal(native.guardAcquireFast(h, long), `${first.slice(0, 36)}me:1`, 'a conflict with that run: the same key, read the same way')
+  assert.equal(out[0], 1, 'already_running')
+  const text = native.guardAcquireFast(h, 'k2')
+  assert.throws(() => native.guardReleaseFast(h, 'k2', text.slice(0, 36), 'succeeded'), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  assert.throws(() => native.guardReleaseFast(h, 'k2', text.slice(0, 36), 9), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  assert.equal(native.guardReleaseFast(h, 'k2', text.slice(0, 36), 0), null, 'released: nothing to send back but the numbers')
+  native.guardClose(h)
+  assert.throws(() => native.guardAcquireFast(h, 'k'), { code: 'ERR_TASK_GUARD_CLOSED' })
+})

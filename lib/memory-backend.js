@@ -81,11 +81,12 @@ class MemoryBackend {
 
   // Each command calls native directly, not through a shared helper taking a
   // closure: one closure per call cost measurably on this path (A/B, issue 14).
+  // Acquire and release, the hot pair, take the plain N-API versions (src/binding/fast.rs).
   acquire(key, owner, ttlMs, meta, fingerprint) {
     this.#before()
     let text
     try {
-      text = native.guardAcquire(this.#handle, 0, key, owner, ttlMs, meta, fingerprint)
+      text = native.guardAcquireFast(this.#handle, key, owner, ttlMs, meta, fingerprint)
     } catch (err) {
       throw fromNative(err)
     }
@@ -97,7 +98,7 @@ class MemoryBackend {
     this.#before()
     let text
     try {
-      text = native.guardRelease(this.#handle, 0, key, runId, statusIndex, error, result)
+      text = native.guardReleaseFast(this.#handle, key, runId, statusIndex, error, result)
     } catch (err) {
       throw fromNative(err)
     }

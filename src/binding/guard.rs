@@ -80,16 +80,36 @@ pub fn guard_open(
 }
 
 impl Guard {
+    pub(super) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// An acquire: one without an owner is the guard's default owner's.
+    pub(super) fn acquire_command(
+        &self,
+        id: u32,
+        key: &str,
+        command: Command,
+    ) -> Result<Option<String>> {
+        let command = commands::or_default_owner(command, &self.default_owner);
+        self.command_by_id(id, key, command)
+    }
+
     /// Runs `command` on `key`: the memory store's answer, or none yet (a
     /// durable store answers job `id` later).
-    fn command(&self, id: u32, key: &str, command: Command) -> Result<Option<String>> {
+    pub(super) fn command_by_id(
+        &self,
+        id: u32,
+        key: &str,
+        command: Command,
+    ) -> Result<Option<String>> {
         match &self.store {
             Store::Memory(m) => m.answer(&self.settings, key, command),
             Store::Durable(d) => d.command(&self.settings, id, key, command).map(|()| None),
         }
     }
 
-    fn owner(&self, name: String) -> Owner {
+    pub(super) fn owner(&self, name: String) -> Owner {
         match &self.store {
             Store::Memory(m) => m.owner(name),
             Store::Durable(_) => Owner::from(name),
@@ -126,8 +146,7 @@ pub fn guard_acquire(
     guarded(|| {
         let g = handle::guard_of(&h)?;
         let cmd = commands::acquire(owner, ttl_ms, meta, fingerprint, |o| g.owner(o))?;
-        let cmd = commands::or_default_owner(cmd, &g.default_owner);
-        g.command(id, &key, cmd)
+        g.acquire_command(id, &key, cmd)
     })
 }
 
@@ -145,7 +164,7 @@ pub fn guard_release(
     guarded(|| {
         let g = handle::guard_of(&h)?;
         let cmd = commands::release(&g.settings, run_id, status, error, result)?;
-        g.command(id, &key, cmd)
+        g.command_by_id(id, &key, cmd)
     })
 }
 
@@ -159,7 +178,7 @@ pub fn guard_outcome(
 ) -> Result<Option<String>> {
     guarded(|| {
         let g = handle::guard_of(&h)?;
-        g.command(id, &key, commands::outcome(run_id)?)
+        g.command_by_id(id, &key, commands::outcome(run_id)?)
     })
 }
 
@@ -173,7 +192,7 @@ pub fn guard_heartbeat(
 ) -> Result<Option<String>> {
     guarded(|| {
         let g = handle::guard_of(&h)?;
-        g.command(id, &key, commands::heartbeat(run_id, ttl_ms)?)
+        g.command_by_id(id, &key, commands::heartbeat(run_id, ttl_ms)?)
     })
 }
 
@@ -187,7 +206,7 @@ pub fn guard_approve_retry(
 ) -> Result<Option<String>> {
     guarded(|| {
         let g = handle::guard_of(&h)?;
-        g.command(id, &key, commands::approve(approved_by, reason)?)
+        g.command_by_id(id, &key, commands::approve(approved_by, reason)?)
     })
 }
 
@@ -201,7 +220,7 @@ pub fn guard_force_release(
 ) -> Result<Option<String>> {
     guarded(|| {
         let g = handle::guard_of(&h)?;
-        g.command(id, &key, commands::force(by, reason)?)
+        g.command_by_id(id, &key, commands::force(by, reason)?)
     })
 }
 

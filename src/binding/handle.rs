@@ -73,13 +73,18 @@ unsafe extern "C" fn finalize(_env: sys::napi_env, data: *mut c_void, _hint: *mu
 /// The guard behind handle `h`, valid while the caller holds `h` (a JS argument).
 pub fn guard_of<'a>(h: &Unknown<'a>) -> Result<&'a Guard> {
     let v = h.value();
+    guard_at(v.env, v.value)
+}
+
+/// The guard behind the handle `value`, an argument of the current call (which keeps it alive).
+pub fn guard_at<'a>(env: sys::napi_env, value: sys::napi_value) -> Result<&'a Guard> {
     let mut data = std::ptr::null_mut();
-    // SAFETY: `v` is a value of the current call; a non-external is refused by the status.
-    let status = unsafe { sys::napi_get_value_external(v.env, v.value, &mut data) };
+    // SAFETY: `value` is a value of the current call; a non-external is refused by the status.
+    let status = unsafe { sys::napi_get_value_external(env, value, &mut data) };
     if status != sys::Status::napi_ok || !LIVE.with(|live| live.borrow().contains(&(data as usize)))
     {
         return Err(invalid("not a guard handle"));
     }
-    // SAFETY: a live guard made by `wrap`; V8 keeps it while `h` is reachable.
+    // SAFETY: a live guard made by `wrap`; V8 keeps it while its handle is reachable.
     Ok(unsafe { &*(data as *const Guard) })
 }

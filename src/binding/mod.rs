@@ -4,6 +4,7 @@
 mod commands;
 mod durable;
 mod errors;
+mod fast;
 mod guard;
 mod handle;
 mod memory;

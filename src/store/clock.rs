@@ -32,10 +32,6 @@ pub struct Clock {
     /// to milliseconds differ by ±1 ms from one reading to the next, and a time
     /// shown twice must read the same. Only a real step replaces it.
     shown_to_wall: AtomicI64,
-    /// The boot-clock millisecond of the last wall-clock reading: within one, the
-    /// wall clock is not read again (a step is seen at the next millisecond; two
-    /// clock reads per call were 8% of a memory-store call).
-    wall_read_at: AtomicI64,
 }
 
 impl Default for Clock {
@@ -53,13 +49,11 @@ impl Clock {
             // A base is set so the store's clock reads as the wall clock does:
             // until a step, nothing is shifted.
             shown_to_wall: AtomicI64::new(0),
-            wall_read_at: AtomicI64::new(UNSET),
         }
     }
 
     pub fn rebase(&self, base_ms: i64) {
         self.base_ms.store(base_ms, Ordering::Relaxed);
-        self.wall_read_at.store(UNSET, Ordering::Relaxed);
     }
 
     pub fn now(&self) -> i64 {
@@ -74,14 +68,7 @@ impl Clock {
                 to_wall: 0,
             };
         }
-        let boot = boot_ms();
-        let now = self.base_ms.load(Ordering::Relaxed) + boot;
-        if self.wall_read_at.swap(boot, Ordering::Relaxed) == boot {
-            return Reading {
-                now,
-                to_wall: self.shown_to_wall.load(Ordering::Relaxed),
-            };
-        }
+        let now = self.base_ms.load(Ordering::Relaxed) + boot_ms();
         let measured = wall_ms() - now;
         let last = self.shown_to_wall.load(Ordering::Relaxed);
         let to_wall = if (measured - last).abs() <= 1 {
