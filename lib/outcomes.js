@@ -7,6 +7,7 @@
 // answered as soon as it is not `running`, or with whatever it is at its deadline.
 
 const { abortError } = require('./errors')
+const { arm, settleOnce } = require('./pending')
 
 class Outcomes {
   /**
@@ -32,7 +33,7 @@ class Outcomes {
     return new Promise((resolve, reject) => {
       // Aborted while its first look was in flight (a durable store answers later).
       if (signal?.aborted) return reject(abortError(signal))
-      const w = { key, runId, resolve, reject, signal, deadline: null, onAbort: null, done: false, looking: false, lastLook: false }
+      const w = { key, runId, resolve, reject, looking: false, lastLook: false }
       let watchers = this.byKey.get(key)
       if (watchers === undefined) {
         watchers = { list: new Set(), poll: null }
@@ -40,11 +41,7 @@ class Outcomes {
         if (this.pollMs) watchers.poll = setInterval(() => this.wake(key), this.pollMs)
       }
       watchers.list.add(w)
-      w.deadline = setTimeout(() => this.check(w, true), waitMs)
-      if (signal) {
-        w.onAbort = () => this.settle(w, null, abortError(signal))
-        signal.addEventListener('abort', w.onAbort, { once: true })
-      }
+      arm(w, waitMs, signal, (x) => this.check(x, true), (x) => this.settle(x, null, abortError(signal)))
     })
   }
 
@@ -78,17 +75,13 @@ class Outcomes {
 
   settle(w, answer, err) {
     if (w.done) return
-    w.done = true
-    clearTimeout(w.deadline)
-    if (w.onAbort) w.signal.removeEventListener('abort', w.onAbort)
     const watchers = this.byKey.get(w.key)
     watchers.list.delete(w)
     if (watchers.list.size === 0) {
       if (watchers.poll) clearInterval(watchers.poll)
       this.byKey.delete(w.key)
     }
-    if (err) w.reject(err)
-    else w.resolve(answer)
+    settleOnce(w, answer, err)
   }
 
   /** Rejects every watcher (the guard closed). */

@@ -6,6 +6,7 @@
 
 const { abortError } = require('./errors')
 const { Refusal } = require('./lease')
+const { arm, settleOnce } = require('./pending')
 
 class Waiters {
   /**
@@ -25,7 +26,7 @@ class Waiters {
     return new Promise((resolve, reject) => {
       // Aborted while its first try was in flight (a durable store answers later).
       if (signal?.aborted) return reject(abortError(signal))
-      const w = { key, args, signal, last: conflict, resolve, reject, deadline: null, onAbort: null, done: false }
+      const w = { key, args, last: conflict, resolve, reject }
       let q = this.queues.get(key)
       if (!q) {
         q = { key, list: [], expiry: null, poll: null, busy: false, again: false }
@@ -33,11 +34,7 @@ class Waiters {
         if (this.pollMs) q.poll = setInterval(() => this.wake(key), this.pollMs)
       }
       q.list.push(w)
-      w.deadline = setTimeout(() => this.timeout(w), waitMs)
-      if (signal) {
-        w.onAbort = () => this.settle(w, null, abortError(signal))
-        signal.addEventListener('abort', w.onAbort, { once: true })
-      }
+      arm(w, waitMs, signal, (x) => this.timeout(x), (x) => this.settle(x, null, abortError(signal)))
       this.armExpiry(q, conflict)
     })
   }
@@ -166,15 +163,8 @@ class Waiters {
   }
 
   finish(w, result, err) {
-    if (w.done) {
-      if (result?.status === 'acquired') this.giveBack(result)
-      return
-    }
-    w.done = true
-    clearTimeout(w.deadline)
-    if (w.onAbort) w.signal.removeEventListener('abort', w.onAbort)
-    if (err) w.reject(err)
-    else w.resolve(result)
+    // A run acquired for a waiter that has gone is given back.
+    if (!settleOnce(w, result, err) && result?.status === 'acquired') this.giveBack(result)
   }
 
   /** Rejects every waiter (the guard closed). */

@@ -13,6 +13,7 @@ use napi_derive::napi;
 
 use super::commands;
 use super::errors::{guarded, invalid, Error, Result};
+use super::guard::Guard;
 use super::handle;
 
 #[napi(module_exports)]
@@ -53,47 +54,53 @@ fn define(env: &Env, exports: &Object, name: &std::ffi::CStr, f: Callback) -> na
 
 /// `guardAcquireFast(handle, key, owner?, ttlMs?, meta?, fingerprint?)`: as `guardAcquire` with id 0.
 unsafe extern "C" fn acquire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    let a = args::<6>(env, info);
-    answer(
-        env,
-        guarded(|| {
-            let g = handle::guard_at(env, a[0])?;
-            let key = string(env, a[1], "key")?;
-            let cmd = commands::acquire(
-                optional_string(env, a[2], "owner")?,
-                optional_number(env, a[3], "ttlMs")?,
-                optional_string(env, a[4], "meta")?,
-                optional_string(env, a[5], "fingerprint")?,
-                |o| g.owner(o),
-            )?;
-            g.acquire_command(0, &key, cmd)
-        }),
-    )
+    on_guard(env, info, |g, key, a| {
+        let cmd = commands::acquire(
+            optional_string(env, a[2], "owner")?,
+            optional_number(env, a[3], "ttlMs")?,
+            optional_string(env, a[4], "meta")?,
+            optional_string(env, a[5], "fingerprint")?,
+            |o| g.owner(o),
+        )?;
+        g.acquire_command(0, &key, cmd)
+    })
 }
 
 /// `guardReleaseFast(handle, key, runId, status, error?, result?)`: as `guardRelease` with id 0.
 unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    let a = args::<6>(env, info);
+    on_guard(env, info, |g, key, a| {
+        let run_id = string(env, a[2], "runId")?;
+        let mut status = 0u32;
+        // SAFETY: a value of this call; a non-number is refused by the status.
+        if unsafe { sys::napi_get_value_uint32(env, a[3], &mut status) } != sys::Status::napi_ok {
+            return Err(invalid("status must be a release status index"));
+        }
+        let cmd = commands::release(
+            g.settings(),
+            run_id,
+            status,
+            optional_string(env, a[4], "error")?,
+            optional_string(env, a[5], "result")?,
+        )?;
+        g.command_by_id(0, &key, cmd)
+    })
+}
+
+/// A call `(handle, key, …)` of up to six arguments: `f` with the guard, the key and
+/// the arguments; its answer returned, its error (or a panic) thrown with its code.
+fn on_guard(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    f: impl FnOnce(&Guard, String, [sys::napi_value; 6]) -> Result<Option<String>>,
+) -> sys::napi_value {
+    // SAFETY: `info` is the current call's.
+    let a = unsafe { args::<6>(env, info) };
     answer(
         env,
         guarded(|| {
             let g = handle::guard_at(env, a[0])?;
             let key = string(env, a[1], "key")?;
-            let run_id = string(env, a[2], "runId")?;
-            let mut status = 0u32;
-            // SAFETY: a value of this call; a non-number is refused by the status.
-            if unsafe { sys::napi_get_value_uint32(env, a[3], &mut status) } != sys::Status::napi_ok
-            {
-                return Err(invalid("status must be a release status index"));
-            }
-            let cmd = commands::release(
-                g.settings(),
-                run_id,
-                status,
-                optional_string(env, a[4], "error")?,
-                optional_string(env, a[5], "result")?,
-            )?;
-            g.command_by_id(0, &key, cmd)
+            f(g, key, a)
         }),
     )
 }
