@@ -9,11 +9,13 @@ const extras = {}
 
 /**
  * One goal: `value` (a ratio or a difference, as `unit` says) against `target`,
- * met when `value <op> target`; `from`: the figures `value` was computed from.
+ * met when `value <op> target`; `from`: the figures `value` was computed from;
+ * `reachable`: `{ value, why }`, the best any design reaches on this machine as
+ * measured in this run, when that is known.
  */
-export function goal({ id, figure, value, unit, op, target, from }) {
+export function goal({ id, figure, value, unit, op, target, from, reachable }) {
   const met = Number.isFinite(value) && (op === '>=' ? value >= target : value <= target)
-  rows.push({ id, figure, value, unit, op, target, met, from })
+  rows.push({ id, figure, value, unit, op, target, met, from, reachable })
 }
 
 /** A figure that is no goal but belongs in the record (ceilings, findings). */
@@ -28,6 +30,7 @@ export function report() {
   for (const r of rows) {
     const value = Number.isFinite(r.value) ? show(r.value, r.unit) : 'not measured'
     console.log(`  ${r.figure.padEnd(58)} ${value.padStart(10)}   goal ${r.op} ${show(r.target, r.unit).padEnd(9)} ${r.met ? 'met' : 'NOT met'}`)
+    if (r.reachable) console.log(`    at most ~${show(r.reachable.value, r.unit)} here: ${r.reachable.why}`)
   }
   const file = process.env.BENCH_JSON
   if (file) {
