@@ -38,6 +38,11 @@ test('the plain N-API acquire and release check their arguments as the others do
     assert.throws(() => native.guardReleaseFast(notAGuard, 'k', 'r', 0), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
   }
   assert.throws(() => native.guardAcquireFast(h, 42), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /key must be a string/ })
+  // Arguments not passed at all: refused as missing, never read.
+  assert.throws(() => native.guardAcquireFast(h), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /key must be a string/ })
+  assert.throws(() => native.guardAcquireFast(), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  assert.throws(() => native.guardReleaseFast(h, 'k'), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /runId must be a string/ })
+  assert.throws(() => native.guardReleaseFast(h, 'k', '0189f7a2-3b4c-7d5e-8f60-123456789abc'), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /status/ })
   assert.throws(() => native.guardAcquireFast(h, 'k', undefined, 'soon'), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /ttlMs must be a number/ })
   assert.throws(() => native.guardAcquireFast(h, 'k', undefined, -1), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
   assert.throws(() => native.guardAcquireFast(h, ''), { code: 'ERR_TASK_GUARD_INVALID_ARG' })

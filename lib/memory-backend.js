@@ -86,7 +86,11 @@ class MemoryBackend {
     this.#before()
     let text
     try {
-      text = native.guardAcquireFast(this.#handle, key, owner, ttlMs, meta, fingerprint)
+      // Options not given are not passed: the native side then checks no types for them.
+      text =
+        owner === undefined && ttlMs === undefined && meta === undefined && fingerprint === undefined
+          ? native.guardAcquireFast(this.#handle, key)
+          : native.guardAcquireFast(this.#handle, key, owner, ttlMs, meta, fingerprint)
     } catch (err) {
       throw fromNative(err)
     }
@@ -98,7 +102,10 @@ class MemoryBackend {
     this.#before()
     let text
     try {
-      text = native.guardReleaseFast(this.#handle, key, runId, statusIndex, error, result)
+      text =
+        error === undefined && result === undefined
+          ? native.guardReleaseFast(this.#handle, key, runId, statusIndex)
+          : native.guardReleaseFast(this.#handle, key, runId, statusIndex, error, result)
     } catch (err) {
       throw fromNative(err)
     }

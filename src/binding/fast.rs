@@ -105,7 +105,8 @@ fn on_guard(
     )
 }
 
-/// The call's first `N` arguments; N-API gives `undefined` for those not passed.
+/// The call's first `N` arguments, those not passed as null: the facade leaves out
+/// trailing options it does not have, so they need no type check.
 unsafe fn args<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
@@ -123,10 +124,16 @@ unsafe fn args<const N: usize>(
             null_mut(),
         )
     };
+    for a in argv.iter_mut().skip(argc) {
+        *a = null_mut();
+    }
     argv
 }
 
 fn is_nullish(env: sys::napi_env, v: sys::napi_value) -> bool {
+    if v.is_null() {
+        return true; // not passed
+    }
     let mut t = 0;
     // SAFETY: a value of the current call.
     unsafe { sys::napi_typeof(env, v, &mut t) };
