@@ -311,6 +311,18 @@ export function conformance(label, opts, open) {
     assert.equal(healed.status, 'failed', 'a run healed away did not succeed')
     assert.match(healed.error, /stale/)
 
+    // Under onStale 'fail', the acquire that records a stale run's failure ends it too.
+    const failing = await open({ onStale: 'fail' })
+    const f1 = await failing.acquire('s', { ttlMs: 50 })
+    const waitingOnFailure = failing.outcome('s', f1.runId, { waitMs: 30_000 })
+    await pastExpiry(f1)
+    const t0 = performance.now()
+    assert.equal((await failing.acquire('s')).status, 'awaiting_approval')
+    const recorded = await waitingOnFailure
+    assert.deepEqual([recorded.status, recorded.error?.includes('stale')], ['failed', true])
+    assert.ok(performance.now() - t0 < 5_000, 'woken by the acquire that recorded the failure')
+    await failing.close()
+
     // Only the newest ended run keeps its result.
     const r1 = await g.acquire('r')
     await g.release('r', r1.runId, 'succeeded', { result: 'one' })

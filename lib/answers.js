@@ -32,6 +32,7 @@ const {
   fingerprintLength: FINGERPRINT_LENGTH,
   expectedLength: EXPECTED_LENGTH,
   resultLength: RESULT_LENGTH,
+  endsARun: ENDS_A_RUN,
 } = SLOT
 
 /** How many numbers an answer's slots hold. */
@@ -160,4 +161,7 @@ function decode(key, runId, owner, text, n, guard) {
 /** Whether the engine lets the key's waiting acquires in after this answer. */
 const letsWaitersIn = (n) => n[LETS_WAITERS_IN] === 1
 
-module.exports = { decode, letsWaitersIn, SLOTS }
+/** Whether the engine says this answer ended a run (callers waiting for its outcome may look). */
+const endsARun = (n) => n[ENDS_A_RUN] === 1
+
+module.exports = { decode, letsWaitersIn, endsARun, SLOTS }

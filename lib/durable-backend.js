@@ -6,7 +6,7 @@
 
 const native = require('./native')
 const results = require('./results')
-const { decode, letsWaitersIn } = require('./answers')
+const { decode, letsWaitersIn, endsARun } = require('./answers')
 const { codedError, fromNative } = require('./errors')
 
 const OPEN_ID = 0
@@ -19,6 +19,8 @@ class DurableBackend {
   guard = null
   /** Called with a key when the engine says its waiting acquires may try now. */
   letWaitersIn = () => {}
+  /** Called with a key when the engine says an answer ended one of its runs. */
+  runEnded = () => {}
   #handle
   #pending = new Map()
   #next = 1
@@ -127,6 +129,7 @@ class DurableBackend {
   #answer(key, runId, c) {
     const answer = decode(key, runId, undefined, c.text ?? '', c.numbers, this.guard)
     if (letsWaitersIn(c.numbers)) this.letWaitersIn(key)
+    if (endsARun(c.numbers)) this.runEnded(key)
     return answer
   }
 

@@ -143,11 +143,9 @@ class TaskGuard {
     this.#backend.guard = this
     this.#backend.defaultOwner = this.#owner
     // The engine says when a key's waiting acquires may try again; this guard only schedules it.
-    // A run that ended is also what callers waiting for its outcome wait for.
-    this.#backend.letWaitersIn = (key) => {
-      this.#waiters.wake(key)
-      if (this.#outcomes.has(key)) this.#outcomes.wake(key)
-    }
+    this.#backend.letWaitersIn = (key) => this.#waiters.wake(key)
+    // And when a run ended, callers waiting for its outcome look.
+    this.#backend.runEnded = (key) => this.#outcomes.has(key) && this.#outcomes.wake(key)
     const look = (key, runId) => this.#backend.outcome(key, runId)
     if (this.#backend.sync) {
       const scheduler = new Scheduler()
@@ -204,7 +202,7 @@ class TaskGuard {
     this.#open()
     v.string('key', key)
     // The plain call, the common one, allocates no option list.
-    if (options === undefined) return this.#schedule(() => this.#acquireNow(key, undefined, undefined, undefined, undefined))
+    if (options === undefined) return this.#schedule(() => this.#backend.acquire(key, undefined, undefined, undefined, undefined))
     const o = v.options('acquire options', options, ACQUIRE_OPTIONS)
     const owner = v.optionalString('owner', o.owner)
     const ttlMs = v.duration('ttlMs', o.ttlMs, 1)
@@ -214,18 +212,11 @@ class TaskGuard {
     const signal = v.signal('signal', o.signal)
     if (signal?.aborted) throw abortError(signal)
     return this.#schedule(() => {
-      const answer = this.#acquireNow(key, owner, ttlMs, meta, fingerprint)
+      const answer = this.#backend.acquire(key, owner, ttlMs, meta, fingerprint)
       if (waitMs === 0) return answer
       const args = [owner, ttlMs, meta, fingerprint]
       return thenOrNow(answer, (r) => (r.status === 'already_running' ? this.#waiters.wait(key, args, waitMs, signal, r) : r))
     })
-  }
-
-  #acquireNow(key, owner, ttlMs, meta, fingerprint) {
-    const answer = this.#backend.acquire(key, owner, ttlMs, meta, fingerprint)
-    // A grant that replaced a stale run ended that run: whoever waits for its outcome looks.
-    if (this.#outcomes.has(key)) thenOrNow(answer, (r) => r.healedFrom && this.#outcomes.wake(key))
-    return answer
   }
 
   async release(key, runId, status = 'succeeded', options) {

@@ -4,7 +4,7 @@
 
 const native = require('./native')
 const results = require('./results')
-const { decode, letsWaitersIn, SLOTS } = require('./answers')
+const { decode, letsWaitersIn, endsARun, SLOTS } = require('./answers')
 const { fromNative, invalidArg } = require('./errors')
 
 // How long one step of an inspection may take; the scheduler gives it a turn of its own.
@@ -21,6 +21,8 @@ class MemoryBackend {
   defaultOwner = null
   /** Called with a key when the engine says its waiting acquires may try now. */
   letWaitersIn = () => {}
+  /** Called with a key when the engine says an answer ended one of its runs. */
+  runEnded = () => {}
   #handle
   #out = new Float64Array(SLOTS)
   #emit
@@ -76,6 +78,7 @@ class MemoryBackend {
     const out = this.#out
     const answer = decode(key, runId, owner, text, out, this.guard)
     if (letsWaitersIn(out)) this.letWaitersIn(key)
+    if (endsARun(out)) this.runEnded(key)
     return answer
   }
 

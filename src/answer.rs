@@ -56,7 +56,8 @@ pub const ERROR_LENGTH: usize = 17;
 pub const FINGERPRINT_LENGTH: usize = 18;
 pub const EXPECTED_LENGTH: usize = 19;
 pub const RESULT_LENGTH: usize = 20;
-pub const SLOTS: usize = 21;
+pub const ENDS_A_RUN: usize = 21;
+pub const SLOTS: usize = 22;
 
 /// The strings of an answer, joined, with their lengths written to `out`.
 struct Text<'a> {
@@ -115,6 +116,7 @@ pub struct Known {
 /// caller's.
 pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<String> {
     out[LETS_WAITERS_IN] = f64::from(u8::from(reply.lets_waiters_in()));
+    out[ENDS_A_RUN] = f64::from(u8::from(reply.ends_a_run()));
     out[RETRY_IN_MS] = reply.retry_in_ms(now).map_or(-1.0, |ms| ms as f64);
     for slot in [
         RUN_ID_LENGTH,
@@ -307,6 +309,7 @@ mod tests {
             (FINGERPRINT_LENGTH, "fingerprintLength"),
             (EXPECTED_LENGTH, "expectedLength"),
             (RESULT_LENGTH, "resultLength"),
+            (ENDS_A_RUN, "endsARun"),
         ] {
             assert_eq!(slots[i], name);
         }

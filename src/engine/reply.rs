@@ -195,6 +195,28 @@ impl Reply {
         )
     }
 
+    /// This answer ended a run (released, forced, healed away, or recorded as a
+    /// stale failure): whoever waits for that run's outcome may look now.
+    pub fn ends_a_run(&self) -> bool {
+        matches!(
+            self,
+            Reply::Release(ReleaseReply::Released { .. })
+                | Reply::ForceRelease(ForceReleaseReply::Released { .. })
+                | Reply::Acquire(AcquireReply::Acquired {
+                    healed_from: Some(_),
+                    ..
+                })
+                | Reply::Acquire(AcquireReply::AwaitingApproval {
+                    newly_failed: true,
+                    ..
+                })
+                | Reply::ApproveRetry(ApproveReply::Approved {
+                    newly_failed: true,
+                    ..
+                })
+        )
+    }
+
     /// For a conflict with a running run (or an outcome asked of one): how long, from `now` on the clock
     /// the answer's times are on, until that run expires; an acquire waiting
     /// for it tries again then, as it may be healed. A failure awaiting

@@ -687,6 +687,59 @@ fn the_engine_says_who_may_try_again_and_when() {
     assert!(approved.lets_waiters_in());
 }
 
+#[test]
+fn the_answers_that_end_a_run_are_told_apart() {
+    let mut h = Harness::failing_stale();
+    let run = h.acquired(100);
+    let (conflict, _) = h.run(acquire_with(None));
+    assert!(!conflict.ends_a_run(), "a duplicate ends nothing");
+    h.now += 1_000;
+    let (stale_failure, _) = h.run(acquire_with(None));
+    assert!(
+        matches!(
+            stale_failure,
+            Reply::Acquire(AcquireReply::AwaitingApproval {
+                newly_failed: true,
+                ..
+            })
+        ),
+        "{stale_failure:?}"
+    );
+    assert!(
+        stale_failure.ends_a_run(),
+        "the stale run ended as a failure"
+    );
+    let (again, _) = h.run(acquire_with(None));
+    assert!(!again.ends_a_run(), "that failure was already recorded");
+    let _ = run;
+
+    let mut h = Harness::new();
+    let old = h.acquired(100);
+    h.now += 1_000;
+    let (healed, _) = h.run(acquire_with(None));
+    assert!(healed.ends_a_run(), "a heal ends the stale run");
+    let (dup, _) = h.run(acquire_with(None));
+    assert!(!dup.ends_a_run());
+    let current = match healed {
+        Reply::Acquire(AcquireReply::Acquired { run, .. }) => run,
+        r => panic!("{r:?}"),
+    };
+    assert!(Reply::Release(h.release(&current.run_id, ReleaseStatus::Succeeded)).ends_a_run());
+    assert!(!Reply::Release(h.release(&old.run_id, ReleaseStatus::Succeeded)).ends_a_run());
+    let fresh = h.acquired(100);
+    let (forced, _) = h.run(Command::ForceRelease(ForceRelease {
+        by: None,
+        reason: None,
+    }));
+    assert!(forced.ends_a_run());
+    let _ = fresh;
+    let (fresh_grant, _) = h.run(acquire_with(None));
+    assert!(
+        !fresh_grant.ends_a_run(),
+        "a grant on an idle key ends nothing"
+    );
+}
+
 fn acquire_with(fingerprint: Option<&str>) -> Command {
     Command::Acquire(Acquire {
         owner: None,
