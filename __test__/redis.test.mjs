@@ -50,7 +50,10 @@ test('redis: inspect uses SCAN and pages through tens of thousands of guards', o
   }
   const first = await g.inspect()
   assert.equal(first.counts.running, 20_000)
-  assert.equal(first.guards.length, 100)
+  // A page is whole SCAN batches (see the README), so it holds at most `limit`
+  // guards and may hold fewer while more remain: its `next` says so.
+  assert.ok(first.guards.length > 0 && first.guards.length <= 100, `${first.guards.length} guards on the first page`)
+  assert.notEqual(first.next, null)
   const keys = first.guards.map((x) => x.key)
   assert.deepEqual(keys, [...keys].sort(), 'a page is in key order')
   // Pages follow SCAN: every guard once, whatever the order across pages.
