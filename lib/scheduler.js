@@ -52,9 +52,18 @@ class Scheduler {
     })
   }
 
+  /** Whether a call may run now: nothing is queued and this turn is within budget. (It counts as a call.) */
+  free() {
+    return this.#head === this.#queue.length && !this.#overBudget()
+  }
+
   /** Runs `work()` now if within budget, else later; returns its result as a promise-compatible value. */
   run(work) {
-    if (this.#head === this.#queue.length && !this.#overBudget()) return work()
+    return this.free() ? work() : this.queue(work)
+  }
+
+  /** Runs `work()` later, in order (for a call that `free()` refused). */
+  queue(work) {
     return new Promise((resolve, reject) => {
       this.#queue.push({ work, resolve, reject })
       if (!this.#draining) {

@@ -41,15 +41,12 @@ impl RunId {
             RunId::Text(t) => t,
             RunId::Uuid(b) => {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
-                let mut i = 0;
-                for byte in b {
-                    if HYPHENS.contains(&i) {
-                        buf[i] = b'-';
-                        i += 1;
-                    }
-                    buf[i] = HEX[(byte >> 4) as usize];
-                    buf[i + 1] = HEX[(byte & 0x0f) as usize];
-                    i += 2;
+                for &i in &HYPHENS {
+                    buf[i] = b'-';
+                }
+                for (byte, &at) in b.iter().zip(&DIGITS_AT) {
+                    buf[at] = HEX[(byte >> 4) as usize];
+                    buf[at + 1] = HEX[(byte & 0x0f) as usize];
                 }
                 std::str::from_utf8(buf).expect("hex digits and hyphens are ASCII")
             }
