@@ -25,7 +25,12 @@ const CHANGED_EVENT = 'changed'
  */
 function commandCaller(ctx) {
   const by = ctx.senderId ? `${ctx.channel}:${ctx.senderId}` : String(ctx.channel ?? 'chat')
-  if (ctx.senderIsOwner === true) return { session: null, by }
+  // OpenClaw's own owner rule for gateway clients (an operator.admin connection is the
+  // webchat's owner) is applied here too: 2026.9.6 hands plugin commands from chat.send
+  // senderIsOwner false for such a client, but its scopes as gatewayClientScopes,
+  // which only gateway clients carry (a channel sender never does).
+  const admin = Array.isArray(ctx.gatewayClientScopes) && ctx.gatewayClientScopes.includes('operator.admin')
+  if (ctx.senderIsOwner === true || admin) return { session: null, by }
   if (typeof ctx.sessionKey !== 'string' || ctx.sessionKey === '') {
     throw Object.assign(new Error('this chat has no session; only an owner may list or approve guards here'), { code: NOT_PERMITTED })
   }

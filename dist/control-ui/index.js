@@ -133,7 +133,8 @@ function mountPage(container, context) {
         el('td', {}, actions(g)),
       ),
     )
-    root.replaceChildren(
+    // replaceChildren would print a null as the text "null": absent parts are dropped.
+    const parts = [
       el('h1', {}, 'Task guards'),
       el('p', { class: 'tg-sub' }, host.connection.canWrite ? 'Running, stale, failed and approved tasks of every session. Updates live.' : 'Running, stale, failed and approved tasks of every session. Updates live. Read-only: your connection has no operator.write.'),
       el('div', { class: 'tg-bar' }, filter, ...STATES.map((s) => el('span', { class: 'tg-count', 'data-count': s }, `${counts[s] ?? 0} ${s}`))),
@@ -147,7 +148,8 @@ function mountPage(container, context) {
             el('tbody', {}, rows),
           ),
       page?.next ? el('p', { class: 'tg-sub' }, `Showing the first ${page.guards.length}; filter by state to see the rest.`) : null,
-    )
+    ]
+    root.replaceChildren(...parts.filter((p) => p !== null))
   }
 
   const offChanged = host.onEvent(CHANGED, () => load())
