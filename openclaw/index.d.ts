@@ -340,6 +340,8 @@ export declare function taskGuardCommand(options: { getGuard: GetGuard }): {
 /** Who runs an operation: `session` limits it to that session's keys (null: every key); `by` is recorded on writes. */
 export interface OperationCaller {
   session: string | null
+  /** The session a bare task name belongs to when `session` is null (an owner's chat). */
+  home?: string | null
   by: string
 }
 export type GuardState = 'running' | 'stale' | 'failed' | 'approved'

@@ -21,8 +21,9 @@ const bad = (message) => codedError(codes.INVALID_ARG, message)
 
 /**
  * Who is asking. `session`: the one session whose guards it may see and act on, or
- * null for an operator (every key). `by`: recorded on writes.
- * @typedef {{ session: string | null, by: string }} Caller
+ * null for an operator (every key). `home`: the session a bare task name belongs to
+ * (an owner's chat has one, though it may act on every key). `by`: recorded on writes.
+ * @typedef {{ session: string | null, home?: string | null, by: string }} Caller
  */
 
 function inSession(key, session) {
@@ -56,8 +57,9 @@ function keyOf(input, caller) {
   const key = text(input, 'key')
   const task = text(input, 'task')
   if ((key === undefined) === (task === undefined)) throw bad('name the guard by "key" or by "task" (one of them)')
-  if (task !== undefined && caller.session === null) throw bad('"task" names a task of the caller\'s session; this caller has none: give "key"')
-  const full = key ?? `${caller.session}${SEP}${task}`
+  const home = caller.session ?? caller.home ?? null
+  if (task !== undefined && home === null) throw bad('"task" names a task of the caller\'s session; this caller has none: give "key"')
+  const full = key ?? `${home}${SEP}${task}`
   if (!inSession(full, caller.session)) throw codedError(NOT_PERMITTED, 'that guard belongs to another session; only an operator or owner may see or act on it')
   return full
 }

@@ -30,7 +30,8 @@ function commandCaller(ctx) {
   // senderIsOwner false for such a client, but its scopes as gatewayClientScopes,
   // which only gateway clients carry (a channel sender never does).
   const admin = Array.isArray(ctx.gatewayClientScopes) && ctx.gatewayClientScopes.includes('operator.admin')
-  if (ctx.senderIsOwner === true || admin) return { session: null, by }
+  const home = typeof ctx.sessionKey === 'string' && ctx.sessionKey !== '' ? ctx.sessionKey : null
+  if (ctx.senderIsOwner === true || admin) return { session: null, home, by }
   if (typeof ctx.sessionKey !== 'string' || ctx.sessionKey === '') {
     throw Object.assign(new Error('this chat has no session; only an owner may list or approve guards here'), { code: NOT_PERMITTED })
   }
