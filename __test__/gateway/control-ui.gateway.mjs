@@ -56,6 +56,20 @@ async function failDeploy(session, key) {
   return eventually(async () => (await gw.guardOf(key))?.state === 'failed' && (await gw.guardOf(key)), { what: `${key} failed in the store` })
 }
 
+/** Debian's chromium under playwright-core, closed after `t`; null (the test skipped) where there is none outside CI. */
+async function launch(t) {
+  if (!existsSync(CHROMIUM)) {
+    // CI installs Debian's chromium (.ci/run); a missing browser is a failure there, never a pass.
+    if (process.env.CI) assert.fail(`no chromium at ${CHROMIUM}: install it (apt-get install chromium) or set TASK_GUARD_CHROMIUM`)
+    t.skip(`no chromium at ${CHROMIUM} (CI fails here)`)
+    return null
+  }
+  const { chromium } = await import('playwright-core')
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+  t.after(() => browser.close())
+  return browser
+}
+
 describe('who sees and acts on guards', () => {
   test('two senders: /taskguard lists and approves only the sender\'s own session; an owner sees every session', TEST, async (t) => {
     const { gw } = ctx
@@ -129,15 +143,8 @@ describe('who sees and acts on guards', () => {
 
   test('the Task guards page: lists the failed guard, Approve (confirmed) lets /deploy run as attempt 2, which appears without a reload', TEST, async (t) => {
     const { gw, mock } = ctx
-    if (!existsSync(CHROMIUM)) {
-      // CI installs Debian's chromium (.ci/run); a missing browser is a failure there, never a pass.
-      if (process.env.CI) assert.fail(`no chromium at ${CHROMIUM}: install it (apt-get install chromium) or set TASK_GUARD_CHROMIUM`)
-      t.skip(`no chromium at ${CHROMIUM} (CI fails here)`)
-      return
-    }
-    const { chromium } = await import('playwright-core')
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
-    t.after(() => browser.close())
+    const browser = await launch(t)
+    if (!browser) return
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } })
     await page.goto(`http://127.0.0.1:${gw.port}/#token=${gw.token}`)
     await page.getByRole('link', { name: 'Task guards' }).first().click({ timeout: 60_000 })
@@ -168,5 +175,81 @@ describe('who sees and acts on guards', () => {
     held.open({ text: 'DEPLOYED' })
     assert.equal((await rerun.answer).text, 'DEPLOYED')
     await row(keyA).waitFor({ state: 'detached', timeout: 30_000 })
+  })
+  test('the Task guards page for an operator without operator.write: no buttons, and a write forged on its connection is refused', TEST, async (t) => {
+    const { gw } = ctx
+    const browser = await launch(t)
+    if (!browser) return
+    assert.equal((await gw.guardOf(keyB))?.state, 'failed', "B's failed /deploy, from the first test")
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } })
+    // A read-only operator: the Control UI asks the gateway for operator.read alone, as a
+    // native shell hosting it does (window.__OPENCLAW_NATIVE_CONTROL_AUTH__), and the
+    // gateway grants the connection the scopes it asked for, no more.
+    await context.addInitScript((token) => {
+      window.__OPENCLAW_NATIVE_CONTROL_AUTH__ = { token, client: { id: 'openclaw-control-ui', mode: 'webchat', platform: 'linux', deviceFamily: 'desktop', scopes: ['operator.read'] } }
+    }, gw.token)
+    // The page's own WebSocket, passed through; once the gateway has said hello, a write is
+    // forged on it (a frame the page never sends: it shows no button for it).
+    const granted = Promise.withResolvers()
+    const forged = Promise.withResolvers()
+    await context.routeWebSocket(/.*/, (ws) => {
+      const server = ws.connectToServer()
+      let connectId = null
+      ws.onMessage((m) => {
+        const frame = JSON.parse(m)
+        if (frame.type === 'req' && frame.method === 'connect') connectId = frame.id
+        server.send(m)
+      })
+      server.onMessage((m) => {
+        const frame = JSON.parse(m)
+        if (frame.type === 'res' && frame.id === 'tg-forged-approve') return forged.resolve(frame)
+        ws.send(m)
+        if (frame.type === 'res' && frame.id === connectId) {
+          granted.resolve(frame)
+          if (frame.ok) server.send(JSON.stringify({ type: 'req', id: 'tg-forged-approve', method: 'taskguard.guards.approve', params: { key: keyB } }))
+        }
+      })
+    })
+    const page = await context.newPage()
+    await page.goto(`http://127.0.0.1:${gw.port}/`)
+    const hello = await granted.promise
+    assert.ok(hello.ok, JSON.stringify(hello.error))
+    assert.deepEqual(hello.payload.auth?.scopes, ['operator.read'], JSON.stringify(hello.payload.auth))
+
+    const refused = await forged.promise
+    assert.equal(refused.ok, false, JSON.stringify(refused))
+    assert.match(JSON.stringify(refused.error), /operator\.write/)
+    assert.equal((await gw.guardOf(keyB)).state, 'failed', 'the forged approve changed nothing')
+
+    await page.getByRole('link', { name: 'Task guards' }).first().click({ timeout: 60_000 })
+    const row = page.locator(`tr[data-key="${keyB}"]`).and(page.locator('[data-state="failed"]'))
+    await row.waitFor({ timeout: 30_000 })
+    await page.getByText('Read-only: your connection has no operator.write.').waitFor()
+    assert.equal(await page.locator('[data-action]').count(), 0, 'no Approve or Force-release button anywhere on the page')
+  })
+  test('the Task guards page shows a run another process starts on the store, then shows it stale when its lease runs out, without a reload', TEST, async (t) => {
+    const { gw } = ctx
+    const browser = await launch(t)
+    if (!browser) return
+    const { TaskGuard } = await import('../../index.mjs')
+    // Another process's guard on the gateway's store file: this gateway hears of it from no event.
+    const other = await TaskGuard.open({ store: `sqlite:${gw.storePath}`, namespace: 'openclaw' })
+    t.after(() => other.close())
+    const key = `${resolved('tg-ui-c')}::report`
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } })
+    await page.goto(`http://127.0.0.1:${gw.port}/#token=${gw.token}`)
+    await page.getByRole('link', { name: 'Task guards' }).first().click({ timeout: 60_000 })
+    await page.locator('tr[data-key]').first().waitFor({ timeout: 30_000 })
+    // The state filter is made once: a render under a user choosing a state must not close it.
+    const filter = await page.getByTestId('state-filter').elementHandle()
+    // The page looks for other processes' changes every 5 s: the lease outlasts one look.
+    const run = await other.acquire(key, { owner: 'another-host', ttlMs: 8_000 })
+    assert.equal(run.status, 'acquired')
+    const row = page.locator(`tr[data-key="${key}"]`)
+    await row.and(page.locator('[data-state="running"]')).waitFor({ timeout: 15_000 })
+    await row.and(page.locator('[data-state="stale"]')).waitFor({ timeout: 15_000 })
+    assert.match(await row.locator('[data-col="detail"]').innerText(), /lease expired/)
+    assert.equal(await filter.evaluate((n) => n.isConnected), true, 'the state filter is still the one the page made')
+    await other.forceRelease(key, { by: 'test' })
   })
 })

@@ -12,6 +12,8 @@ const WRITES = { approve: 'taskguard.guards.approve', release: 'taskguard.guards
 // The feature event the plugin emits when a guard changes (plugin.mjs, FEATURE_CONTRACT).
 const CHANGED = `plugin.${PLUGIN_ID}.changed`
 const STATES = ['running', 'stale', 'failed', 'approved']
+// Seconds between looks for changes made by other processes on the same store.
+const POLL_TICKS = 5
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag)
@@ -110,34 +112,47 @@ function mountPage(container, context) {
     return el('button', { class: action === 'release' ? 'tg-danger' : null, 'data-action': action, onclick: () => ((pending = { key: g.key, action }), render()) }, label)
   }
 
+  // The header (and its state filter, which may be open) is made once; a render
+  // replaces what is below it, so a change never closes the filter under the user.
+  const filter = el('select', { 'aria-label': 'State', 'data-testid': 'state-filter' }, el('option', { value: '' }, 'All states'), ...STATES.map((s) => el('option', { value: s }, s)))
+  filter.addEventListener('change', () => {
+    state = filter.value
+    load()
+  })
+  const sub = el('p', { class: 'tg-sub' })
+  const countsBar = el('span', { class: 'tg-counts' })
+  const body = el('div', {})
+  root.replaceChildren(el('h1', {}, 'Task guards'), sub, el('div', { class: 'tg-bar' }, filter, countsBar), body)
+  // The cells whose text moves with the clock: [guard, age cell, detail cell].
+  let timed = []
+
   function render() {
     if (signal.aborted) return
     const now = Date.now() + skew
     const counts = page?.counts ?? {}
-    const filter = el('select', { 'aria-label': 'State', 'data-testid': 'state-filter' }, el('option', { value: '' }, 'All states'), ...STATES.map((s) => el('option', { value: s }, s)))
-    filter.value = state
-    filter.addEventListener('change', () => {
-      state = filter.value
-      load()
-    })
-    const rows = (page?.guards ?? []).map((g) =>
-      el(
+    sub.textContent = host.connection.canWrite
+      ? 'Running, stale, failed and approved tasks of every session. Updates live.'
+      : 'Running, stale, failed and approved tasks of every session. Updates live. Read-only: your connection has no operator.write.'
+    countsBar.replaceChildren(...STATES.map((s) => el('span', { class: 'tg-count', 'data-count': s }, `${counts[s] ?? 0} ${s}`)))
+    timed = []
+    const rows = (page?.guards ?? []).map((g) => {
+      const ageCell = el('td', { 'data-col': 'age' }, age(now - g.startedAt))
+      const detailCell = el('td', { 'data-col': 'detail' }, detail(g, now))
+      timed.push([g, ageCell, detailCell])
+      return el(
         'tr',
         { 'data-key': g.key, 'data-state': g.state },
         el('td', { class: 'tg-state' }, g.state),
         el('td', { class: 'tg-key', title: g.key }, el('div', {}, g.task), el('div', { class: 'tg-sub' }, g.session ?? '')),
-        el('td', {}, age(now - g.startedAt)),
+        ageCell,
         el('td', {}, g.owner ?? '—'),
         el('td', { 'data-col': 'attempt' }, String(g.attempt)),
-        el('td', { 'data-col': 'detail' }, detail(g, now)),
+        detailCell,
         el('td', {}, actions(g)),
-      ),
-    )
+      )
+    })
     // replaceChildren would print a null as the text "null": absent parts are dropped.
     const parts = [
-      el('h1', {}, 'Task guards'),
-      el('p', { class: 'tg-sub' }, host.connection.canWrite ? 'Running, stale, failed and approved tasks of every session. Updates live.' : 'Running, stale, failed and approved tasks of every session. Updates live. Read-only: your connection has no operator.write.'),
-      el('div', { class: 'tg-bar' }, filter, ...STATES.map((s) => el('span', { class: 'tg-count', 'data-count': s }, `${counts[s] ?? 0} ${s}`))),
       error ? el('div', { class: 'tg-error', role: 'alert' }, error) : null,
       rows.length === 0
         ? el('div', { class: 'tg-empty' }, page ? 'No running, stale, failed or approved guards.' : 'Loading…')
@@ -149,7 +164,26 @@ function mountPage(container, context) {
           ),
       page?.next ? el('p', { class: 'tg-sub' }, `Showing the first ${page.guards.length}; filter by state to see the rest.`) : null,
     ]
-    root.replaceChildren(...parts.filter((p) => p !== null))
+    body.replaceChildren(...parts.filter((p) => p !== null))
+  }
+
+  /**
+   * Each second: ages and lease times move with the clock, in place. What raises no
+   * event here is looked up again: a run whose lease has run out (the gateway says
+   * whether it is stale), and every POLL_TICKS seconds whatever another process
+   * sharing the store changed (another gateway on the SQLite file or on Redis).
+   */
+  let ticks = 0
+  function tick() {
+    if (signal.aborted) return
+    const now = Date.now() + skew
+    let expired = false
+    for (const [g, ageCell, detailCell] of timed) {
+      ageCell.textContent = age(now - g.startedAt)
+      detailCell.textContent = detail(g, now)
+      if (g.state === 'running' && g.expiresAt <= now) expired = true
+    }
+    if ((expired || ++ticks % POLL_TICKS === 0) && !loading) load()
   }
 
   const offChanged = host.onEvent(CHANGED, () => load())
@@ -164,15 +198,14 @@ function mountPage(container, context) {
       else render()
     }
   })
-  // Ages and lease times move with the clock, not with events.
-  const tick = setInterval(render, 1000)
+  const ticking = setInterval(tick, 1000)
   render()
   load()
   return {
     dispose() {
       offChanged()
       offHost()
-      clearInterval(tick)
+      clearInterval(ticking)
     },
   }
 }
