@@ -142,15 +142,16 @@ test('openclaw /taskguard shows one page and the command for the next', async ()
   const g = new TaskGuard()
   for (let i = 0; i < 60; i++) await g.acquire(`s::t${String(i).padStart(2, '0')}`)
   const cmd = openclaw.taskGuardCommand({ getGuard: async () => g })
-  const first = (await cmd.handler({ args: 'list s::', channel: 'test' })).text
+  const owner = { channel: 'test', senderIsOwner: true }
+  const first = (await cmd.handler({ args: 'list s', ...owner })).text
   assert.match(first, /^task-guard: 60 running, 0 stale, 0 failed, 0 approved/)
   assert.equal(first.split('\n').filter((l) => l.startsWith('running')).length, 50)
-  const more = first.split('\n').at(-1).match(/^more: \/taskguard (more \S+ s::)$/)
+  const more = first.split('\n').at(-2).match(/^more: \/taskguard (more \S+ s)$/)
   assert.ok(more, first)
-  const second = (await cmd.handler({ args: more[1], channel: 'test' })).text
+  const second = (await cmd.handler({ args: more[1], ...owner })).text
   assert.equal(second.split('\n').filter((l) => l.startsWith('running')).length, 10)
   assert.doesNotMatch(second, /more:/)
-  assert.match((await cmd.handler({ args: 'more nonsense', channel: 'test' })).text, /ERR_TASK_GUARD_INVALID_ARG/)
+  assert.match((await cmd.handler({ args: 'more nonsense', ...owner })).text, /ERR_TASK_GUARD_INVALID_ARG/)
   await g.close()
 })
 

@@ -24,7 +24,7 @@ const readJson = (...parts) => JSON.parse(readFileSync(path.join(root, ...parts)
 const tracked = (dir) => execFileSync('git', ['ls-files', dir], { cwd: root, encoding: 'utf8' }).trim().split('\n')
 const targets = manifest.napi.targets.map(parseTriple)
 
-test('the tarball holds exactly the loader, types, facade, test clock, CLI, plugin, README and LICENSE', () => {
+test('the tarball holds exactly the loader, types, facade, test clock, CLI, plugin (with its Control UI page), README and LICENSE', () => {
   const expected = [
     'LICENSE',
     'README.md',
@@ -41,12 +41,15 @@ test('the tarball holds exactly the loader, types, facade, test clock, CLI, plug
     ...tracked('lib/'),
     ...tracked('bin/'),
     ...tracked('openclaw/'),
+    // The plugin's browser entry: OpenClaw takes it only from a dist/ subdirectory.
+    ...tracked('dist/control-ui/'),
   ].sort()
   const files = packedFiles()
   assert.deepEqual(files, expected)
   for (const f of files) assert.doesNotMatch(f, /^(src|__test__|target|bench|examples|npm)\/|\.(node|rs|tgz|db)$|^Cargo/, f)
   // Everything package.json points a user at is in it.
-  const entries = [manifest.main, manifest.types, ...Object.values(manifest.bin), ...manifest.openclaw.extensions]
+  const plugin = readJson('openclaw.plugin.json')
+  const entries = [manifest.main, manifest.types, ...Object.values(manifest.bin), ...manifest.openclaw.extensions, plugin.controlUi.entry, ...plugin.controlUi.styles]
   for (const e of Object.values(manifest.exports)) entries.push(...(typeof e === 'string' ? [e] : Object.values(e)))
   for (const e of entries) assert.ok(files.includes(path.posix.normalize(e)), `${e} is referenced but not shipped`)
 })

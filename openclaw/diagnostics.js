@@ -1,6 +1,6 @@
 'use strict'
 
-// What operators see inside OpenClaw (`/taskguard`): the guards `inspect` lists,
+// What operators read inside OpenClaw: a page of guards as `/taskguard` prints it,
 // grouped the way they need acting on, and the guard's metrics (`/taskguard metrics`,
 // and the gateway's HTTP route and RPC method, see plugin.mjs).
 
@@ -16,9 +16,9 @@ function ago(ms) {
 /**
  * Plain text for an {@link Inspection} (one page): counts, one line per guard,
  * and, when there are more pages, the command that shows the next one.
- * `prefix`: the page's prefix, repeated in that command.
+ * `more(next)`: that command (default `/taskguard more <next> [prefix]`).
  */
-function formatInspection(inspection, { prefix } = {}) {
+function formatInspection(inspection, { prefix, more } = {}) {
   const { now, guards, counts, next } = inspection
   const lines = [`task-guard: ${ORDER.map((s) => `${counts[s]} ${s}`).join(', ')}`]
   for (const g of [...guards].sort((a, b) => ORDER.indexOf(a.state) - ORDER.indexOf(b.state))) {
@@ -34,61 +34,8 @@ function formatInspection(inspection, { prefix } = {}) {
     }
   }
   if (guards.length === 0 && !next) lines.push('no active, stale or failed guards')
-  if (next) lines.push(`more: /taskguard more ${next}${prefix ? ` ${prefix}` : ''}`)
+  if (next) lines.push(`more: ${more ? more(next) : `/taskguard more ${next}${prefix ? ` ${prefix}` : ''}`}`)
   return lines.join('\n')
-}
-
-const USAGE = 'usage: /taskguard [list [prefix]] | /taskguard more <cursor> [prefix] | /taskguard approve <task or key> | /taskguard metrics'
-// Guards per page in a chat message.
-const PAGE = 50
-
-/** A bare task name means this session's task: `<sessionKey>::<task>`. */
-function keyOf(arg, sessionKey) {
-  return arg.includes('::') || !sessionKey ? arg : `${sessionKey}::${arg}`
-}
-
-/** The `/taskguard` command definition for `api.registerCommand`. */
-function taskGuardCommand({ getGuard }) {
-  return {
-    name: 'taskguard',
-    description: 'List running, stale and failed task guards; approve a failed task to run again; show the guard metrics.',
-    acceptsArgs: true,
-    requireAuth: true,
-    async handler(ctx) {
-      const args = (ctx.args ?? '').trim()
-      const [verb = 'list', ...rest] = args.split(/\s+/).filter(Boolean)
-      // A key may hold spaces (a guarded command's text): everything after the verb is it.
-      const target = args.slice(verb.length).trim()
-      try {
-        const guard = await getGuard()
-        if (verb === 'list') {
-          const prefix = rest[0]
-          return { text: formatInspection(await guard.inspect({ limit: PAGE, ...(prefix ? { prefix } : {}) }), { prefix }) }
-        }
-        if (verb === 'more' && rest.length >= 1 && rest.length <= 2) {
-          const [after, prefix] = rest
-          return { text: formatInspection(await guard.inspect({ limit: PAGE, after, ...(prefix ? { prefix } : {}) }), { prefix }) }
-        }
-        if (verb === 'metrics' && rest.length === 0) {
-          // Prometheus text as is: one sample a line, readable in chat and by a parser.
-          return { text: (await guard.metrics()).trimEnd() }
-        }
-        if (verb === 'approve' && target !== '') {
-          const by = ctx.senderId ? `${ctx.channel}:${ctx.senderId}` : ctx.channel
-          const res = await guard.approveRetry(keyOf(target, ctx.sessionKey), { approvedBy: by })
-          return {
-            text:
-              res.status === 'approved'
-                ? `Approved: ${res.key} may run again (attempt ${res.nextAttempt}).`
-                : `${res.key} has no failed run to approve.`,
-          }
-        }
-        return { text: USAGE }
-      } catch (err) {
-        return { text: `task-guard: ${err.code ?? 'error'}: ${err.message}` }
-      }
-    },
-  }
 }
 
 /** The content type of Prometheus text exposition (format 0.0.4). */
@@ -124,4 +71,4 @@ function metricsEndpoints({ getGuard }) {
   }
 }
 
-module.exports = { formatInspection, taskGuardCommand, metricsEndpoints, METRICS_CONTENT_TYPE }
+module.exports = { formatInspection, metricsEndpoints, METRICS_CONTENT_TYPE }

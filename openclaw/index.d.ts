@@ -313,7 +313,8 @@ export declare function fitResult(text: string, maxBytes?: number): string
 /** Waits (at most `waitMs`) for the run holding the key to end; the duplicate's answer. */
 export declare function joinRun(getGuard: GetGuard, conflict: AlreadyRunning, what: string, options: { waitMs: number; signal?: AbortSignal }): Promise<string>
 export declare function describeUnavailable(err: Error & { code?: string }, what: string): string
-export declare function formatInspection(inspection: Inspection, options?: { prefix?: string }): string
+/** `more(next)`: the command shown for the next page (default `/taskguard more <next> [prefix]`). */
+export declare function formatInspection(inspection: Inspection, options?: { prefix?: string; more?: (next: string) => string }): string
 
 /** Prometheus text exposition's content type (format 0.0.4). */
 export declare const METRICS_CONTENT_TYPE: string
@@ -323,13 +324,60 @@ export declare function metricsEndpoints(options: { getGuard: GetGuard }): {
   gatewayMethod(opts: { respond: (ok: boolean, payload?: unknown, error?: { code: string; message: string }) => void }): Promise<void>
 }
 
-/** `/taskguard [list [prefix]]` (50 guards a page), `/taskguard more <cursor> [prefix]` (the next page), `/taskguard approve <task or key>` (a bare task name is this session's), `/taskguard metrics` (the guard's metrics, Prometheus text). */
+/**
+ * `/taskguard [list [state] [session]]` (50 guards a page), `/taskguard more <cursor> [state] [session]`,
+ * `/taskguard show|approve|release <task or key>` (a bare task name is this session's), `/taskguard metrics`.
+ * A sender who is not an owner (`senderIsOwner`) sees and acts on its own session's guards only.
+ */
 export declare function taskGuardCommand(options: { getGuard: GetGuard }): {
   name: 'taskguard'
   description: string
   acceptsArgs: true
   requireAuth: true
-  handler(ctx: { args?: string; channel: string; senderId?: string; sessionKey?: string }): Promise<{ text: string }>
+  handler(ctx: { args?: string; channel: string; senderId?: string; sessionKey?: string; senderIsOwner?: boolean }): Promise<{ text: string }>
 }
+
+/** Who runs an operation: `session` limits it to that session's keys (null: every key); `by` is recorded on writes. */
+export interface OperationCaller {
+  session: string | null
+  /** The session a bare task name belongs to when `session` is null (an owner's chat). */
+  home?: string | null
+  by: string
+}
+export type GuardState = 'running' | 'stale' | 'failed' | 'approved'
+/** A guard as the operations answer it: `inspect()`'s fields, and the key's session and task. */
+export type OperationGuard = GuardInfo & { session: string | null; task: string }
+export interface OperationInputs {
+  list: { state?: GuardState; session?: string; limit?: number; after?: string }
+  show: { key?: string; task?: string }
+  approve: { key?: string; task?: string; reason?: string }
+  'force-release': { key?: string; task?: string; reason?: string }
+}
+export interface OperationOutputs {
+  list: { now: number; guards: OperationGuard[]; counts: Record<GuardState, number>; next: string | null }
+  show: { now: number; key: string; guard: OperationGuard | null }
+  approve: ({ status: 'approved'; key: string; failedRunId: string; approvedAt: number; nextAttempt: number } | { status: 'not_failed'; key: string }) & { by: string }
+  'force-release': ({ status: 'released'; key: string; runId: string; endedAt: number } | { status: 'not_running'; key: string }) & { by: string }
+}
+export type OperationName = keyof OperationInputs
+/** The operations: kind (`query`: operator.read, `action`: operator.write), JSON Schemas, the agent tool a query is offered as. */
+export declare const operations: Record<OperationName, { kind: 'query' | 'action'; description: string; input: object; output: object; tool?: { name: string; label: string } }>
+/** Runs an operation for `caller`; bad input rejects with ERR_TASK_GUARD_INVALID_ARG, a key outside the caller's session with ERR_TASK_GUARD_NOT_PERMITTED, before anything changes. */
+export declare function runOperation<K extends OperationName>(getGuard: GetGuard, name: K, input: OperationInputs[K], caller: OperationCaller): Promise<OperationOutputs[K]>
+export declare const GUARD_STATES: readonly GuardState[]
+export declare const NOT_PERMITTED: 'ERR_TASK_GUARD_NOT_PERMITTED'
+/** The gateway method of each operation and the operator scope it needs. */
+export declare const GATEWAY_METHODS: Record<OperationName, { method: string; scope: 'operator.read' | 'operator.write' }>
+export declare const CHANGED_EVENT: 'changed'
+export declare function changeOf(event: { type: string; key: string }): { type: string; key: string }
+/** A chat sender: an owner sees every session, anyone else the command's session. */
+export declare function commandCaller(ctx: { channel?: string; senderId?: string; sessionKey?: string; senderIsOwner?: boolean }): OperationCaller
+/** The agent: its own session. */
+export declare function toolCaller(ctx: { sessionKey?: string; agentId?: string }): OperationCaller
+/** A gateway client whose scope the gateway checked: every session. */
+export declare function gatewayCaller(client: unknown): OperationCaller
+export declare function sessionActionCaller(action: { client?: { connId?: string } }): OperationCaller
+export declare function gatewayMethods(options: { getGuard: GetGuard }): { method: string; scope: string; handler(opts: { params?: unknown; client?: unknown; respond: (ok: boolean, payload?: unknown, error?: unknown) => void }): Promise<void> }[]
+export declare function featureHandlers(options: { getGuard: GetGuard; operations: typeof operations }): Record<OperationName, (input: unknown, context: { source: string; tool?: unknown; command?: unknown; action?: unknown }) => Promise<unknown>>
 
 export type { AcquireResult }

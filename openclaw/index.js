@@ -4,7 +4,20 @@
 // its own and without OpenClaw installed. The plugin entry is `task-guard/openclaw/plugin`.
 
 const { JOIN_HOOK_MARGIN_MS, configJsonSchema, resolveConfig } = require('./config')
-const { METRICS_CONTENT_TYPE, formatInspection, metricsEndpoints, taskGuardCommand } = require('./diagnostics')
+const { METRICS_CONTENT_TYPE, formatInspection, metricsEndpoints } = require('./diagnostics')
+const { GUARD_STATES, NOT_PERMITTED, operations, runOperation } = require('./operations')
+const {
+  CHANGED_EVENT,
+  GATEWAY_METHODS,
+  changeOf,
+  commandCaller,
+  featureHandlers,
+  gatewayCaller,
+  gatewayMethods,
+  sessionActionCaller,
+  taskGuardCommand,
+  toolCaller,
+} = require('./operator-surfaces')
 const { createDispatchGuard, guardTrigger, taskOfMessage, turnFailure } = require('./dispatch-guard')
 const { backgroundEnd, backgroundedSession, toolCallEnd } = require('./background-exec')
 const { HeldRuns } = require('./held-runs')
@@ -22,6 +35,19 @@ module.exports = {
   taskGuardCommand,
   metricsEndpoints,
   METRICS_CONTENT_TYPE,
+  operations,
+  runOperation,
+  GUARD_STATES,
+  NOT_PERMITTED,
+  GATEWAY_METHODS,
+  CHANGED_EVENT,
+  changeOf,
+  commandCaller,
+  toolCaller,
+  gatewayCaller,
+  sessionActionCaller,
+  gatewayMethods,
+  featureHandlers,
   createDispatchGuard,
   guardTrigger,
   taskOfMessage,

@@ -10,6 +10,8 @@ export declare const METRICS_METHOD: 'taskguard.metrics'
 
 /** The OpenClaw api surface the plugin uses (OpenClawPluginApi satisfies it). */
 export interface PluginApiLike {
+  /** The registering plugin's id: the feature operations (session actions, agent tools) are registered only under 'task-guard'. */
+  id?: string
   pluginConfig?: Record<string, unknown>
   logger?: { info?: (msg: string) => void; warn?: (msg: string) => void; error?: (msg: string) => void }
   on(hookName: any, handler: any, opts?: any): void
@@ -18,6 +20,13 @@ export interface PluginApiLike {
   registrationMode?: string
   registerHttpRoute?(params: { path: string; auth: 'gateway' | 'plugin'; match?: 'exact' | 'prefix'; handler: (req: any, res: any) => Promise<boolean | void> | boolean | void }): void
   registerGatewayMethod?(method: string, handler: (opts: any) => Promise<void> | void, opts?: { scope?: any }): void
+}
+
+/** The guard operations (list, show, approve, force-release) as an OpenClaw feature contract, and the `changed` event. */
+export declare const FEATURE_CONTRACT: {
+  pluginId: 'task-guard'
+  operations: Record<'list' | 'show' | 'approve' | 'force-release', { kind: 'query' | 'action'; description: string; input: object; output: object; tool?: { name: string; label?: string } }>
+  events: Record<'changed', object>
 }
 
 export declare function registerTaskGuard(

@@ -6,10 +6,13 @@ import { mkdirSync } from 'node:fs'
 import { hostname } from 'node:os'
 import path from 'node:path'
 import { onDiagnosticEvent } from 'openclaw/plugin-sdk/diagnostic-runtime'
+import { defineFeatureContract } from 'openclaw/plugin-sdk/feature-contract'
+import { defineFeaturePlugin } from 'openclaw/plugin-sdk/feature-plugin'
 import { buildJsonPluginConfigSchema, definePluginEntry } from 'openclaw/plugin-sdk/plugin-entry'
 import { resolveStateDir } from 'openclaw/plugin-sdk/state-paths'
 import { TaskGuard } from '../index.mjs'
 import {
+  CHANGED_EVENT,
   JOIN_HOOK_MARGIN_MS,
   MAX_RESULT_BYTES,
   SPAWN_TOOL,
@@ -17,8 +20,12 @@ import {
   createDispatchGuard,
   createSpawnGuard,
   createToolGuard,
+  changeOf,
   endOrphans,
+  featureHandlers,
+  gatewayMethods,
   interruptedStatus,
+  operations,
   metricsEndpoints,
   resolveConfig,
   sharedRuntime,
@@ -30,6 +37,19 @@ export const PLUGIN_ID = 'task-guard'
 export const METRICS_PATH = '/api/plugins/task-guard/metrics'
 /** The gateway RPC method answering `{ contentType, text }` with the same text (scope operator.read). */
 export const METRICS_METHOD = 'taskguard.metrics'
+
+/**
+ * The guard operations as an OpenClaw feature contract: each is a session action (the
+ * gateway checks operator.read for queries, operator.write for actions), the queries
+ * are agent tools too, and `changed` tells watching pages a guard changed.
+ */
+export const FEATURE_CONTRACT = defineFeatureContract({
+  pluginId: PLUGIN_ID,
+  operations: Object.fromEntries(
+    Object.entries(operations).map(([name, op]) => [name, { kind: op.kind, description: op.description, input: op.input, output: op.output, ...(op.tool ? { tool: op.tool } : {}) }]),
+  ),
+  events: { [CHANGED_EVENT]: { type: 'object', additionalProperties: false, required: ['type', 'key'], properties: { type: { type: 'string' }, key: { type: 'string' } } } },
+})
 
 // Below every other policy plugin: a call another plugin blocks never takes a key.
 const LAST = -1000
@@ -151,17 +171,38 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
     })
   }
   api.registerCommand(taskGuardCommand({ getGuard }))
+  // Session actions and agent tools of the operations (every registration: agent runs
+  // get their tools from theirs); the change events from the gateway's own only. A host
+  // composing plugins under another id has no feature transport of ours to serve them.
+  if (api.id === PLUGIN_ID) defineFeaturePlugin({
+    contract: FEATURE_CONTRACT,
+    name: 'Task Guard',
+    description: 'Task guard operations',
+    setup(_api, events) {
+      if (api.registrationMode === 'full') rt.featureEvents = events
+      return featureHandlers({ getGuard, operations })
+    },
+  }).register(api)
   // The gateway's own surfaces, once: only its `full` registration serves them (the
   // per-run registrations would register the method again, which OpenClaw refuses).
   if (api.registrationMode === 'full') {
     const metrics = metricsEndpoints({ getGuard })
     api.registerHttpRoute?.({ path: METRICS_PATH, auth: 'gateway', match: 'exact', handler: metrics.httpHandler })
     api.registerGatewayMethod?.(METRICS_METHOD, metrics.gatewayMethod, { scope: 'operator.read' })
+    for (const m of gatewayMethods({ getGuard })) api.registerGatewayMethod?.(m.method, m.handler, { scope: m.scope })
   }
   api.on('gateway_start', async () => {
     try {
       // Open at start so a bad store shows in the gateway log at once, not at the first spawn.
       const guard = await getGuard()
+      // Pages showing guards refresh on these; once per process and store.
+      rt.unsubscribeChanges ??= guard.onEvent((evt) => {
+        try {
+          rt.featureEvents?.emit(CHANGED_EVENT, changeOf(evt))
+        } catch {
+          // Before the gateway's event service started, or after it stopped: no page to tell.
+        }
+      })
       const ended = await endOrphans(guard, origin, interrupted)
       for (const g of ended) log?.info?.(`task-guard: ${g.key}: run ${g.runId} ended (${interrupted}): the gateway restarted before it ended`)
     } catch (err) {

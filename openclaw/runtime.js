@@ -67,9 +67,14 @@ function sharedRuntime(cfg, { stateDir, open, log }) {
     tasks: undefined,
     /** Ends the runtime's subscription to OpenClaw's diagnostic events, if it made one. */
     unsubscribe: undefined,
+    /** The feature event emitter of the gateway's own registration (plugin.mjs). */
+    featureEvents: undefined,
+    /** Ends the subscription to the guard's events that feeds `featureEvents`. */
+    unsubscribeChanges: undefined,
     async close() {
       runtimes.delete(id)
       this.unsubscribe?.()
+      this.unsubscribeChanges?.()
       this.held.stop()
       const pending = opening
       opening = null

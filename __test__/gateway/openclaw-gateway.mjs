@@ -94,13 +94,14 @@ export class GatewayClient extends EventEmitter {
   #seq = 0
   #pending = new Map()
 
-  static async connect(url, token, { timeoutMs = 15_000 } = {}) {
+  /** `scopes`: the operator scopes asked for (a shared-token client gets what it asks). */
+  static async connect(url, token, { timeoutMs = 15_000, scopes = ['operator.read', 'operator.write', 'operator.admin'] } = {}) {
     const client = new GatewayClient()
-    await client.#open(url, token, timeoutMs)
+    await client.#open(url, token, timeoutMs, scopes)
     return client
   }
 
-  #open(url, token, timeoutMs) {
+  #open(url, token, timeoutMs, scopes) {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no hello from ${url} within ${timeoutMs} ms`)), timeoutMs)
       const ws = new WebSocket(url)
@@ -132,7 +133,7 @@ export class GatewayClient extends EventEmitter {
               maxProtocol: 4,
               client: { id: 'gateway-client', version: 'task-guard-e2e', platform: process.platform, mode: 'backend' },
               role: 'operator',
-              scopes: ['operator.read', 'operator.write', 'operator.admin'],
+              scopes,
               caps: [],
               auth: { token },
             })
@@ -217,7 +218,7 @@ export class Gateway {
    * A gateway in a new temp dir, task-guard installed from `registryUrl` with
    * `pluginConfig`, the model at `modelBaseUrl`. Not started.
    */
-  static async create({ node, openclaw, registryUrl, modelBaseUrl, pluginConfig = {} }) {
+  static async create({ node, openclaw, registryUrl, modelBaseUrl, pluginConfig = {}, configure = (cfg) => cfg }) {
     const dir = mkdtempSync(path.join(tmpdir(), 'tg-gateway-'))
     const gw = new Gateway({ node, openclaw, dir, token: randomUUID() })
     for (const d of ['home', 'state', 'workspace']) mkdirSync(path.join(dir, d), { recursive: true })
@@ -238,7 +239,7 @@ export class Gateway {
     entry.enabled = true
     entry.config = pluginConfig
     entry.hooks = { ...entry.hooks, allowConversationAccess: true }
-    gw.writeConfig(cfg)
+    gw.writeConfig(configure(cfg))
     await gw.cli(['config', 'validate'])
     return gw
   }
@@ -409,6 +410,11 @@ export class Gateway {
     const stopped = await this.stop({ signal: kill ? 'SIGKILL' : 'SIGTERM' })
     await this.start()
     return stopped
+  }
+
+  /** Another operator client of this gateway, asking for `scopes` (closed with the gateway by the caller). */
+  connectClient({ scopes }) {
+    return GatewayClient.connect(`ws://127.0.0.1:${this.port}`, this.token, { scopes })
   }
 
   request(method, params, opts) {

@@ -22,7 +22,7 @@ export const resolved = (sessionKey) => `agent:main:${sessionKey}`
  * then a gateway with the plugin installed (`openclaw plugins install`) and started.
  * TASK_GUARD_GATEWAY_KEEP=1 keeps the gateway's directory (logs, state) after the run.
  */
-export function useGateway({ pluginConfig = PLUGIN_CONFIG } = {}) {
+export function useGateway({ pluginConfig = PLUGIN_CONFIG, configure } = {}) {
   const ctx = { gw: null, mock: null }
   before(async () => {
     const registryUrl = process.env.TASK_GUARD_GATEWAY_REGISTRY
@@ -30,7 +30,7 @@ export function useGateway({ pluginConfig = PLUGIN_CONFIG } = {}) {
     if (!registryUrl || !openclaw) throw new Error('run the gateway suite with `node __test__/gateway/run.mjs`')
     ctx.mock = await startMockModel()
     const t0 = Date.now()
-    ctx.gw = await Gateway.create({ node: process.execPath, openclaw, registryUrl, modelBaseUrl: ctx.mock.baseUrl, pluginConfig })
+    ctx.gw = await Gateway.create({ node: process.execPath, openclaw, registryUrl, modelBaseUrl: ctx.mock.baseUrl, pluginConfig, configure })
     const installed = Date.now()
     await ctx.gw.start()
     process.stderr.write(

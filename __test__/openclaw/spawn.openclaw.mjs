@@ -80,7 +80,7 @@ test('a failed child blocks the task until approveRetry, then it runs as attempt
   assert.equal(spawner.children.length, 1)
 
   // The operator approves from chat through the plugin's command.
-  const reply = await gw.command.handler({ args: `approve ${key}`, channel: 'telegram', senderId: 'ops', isAuthorizedSender: true, commandBody: `/taskguard approve ${key}`, config: {} })
+  const reply = await gw.command.handler({ args: `approve ${key}`, channel: 'telegram', senderId: 'ops', isAuthorizedSender: true, senderIsOwner: true, commandBody: `/taskguard approve ${key}`, config: {} })
   assert.match(reply.text, /Approved: .* may run again \(attempt 2\)/)
   assert.equal((await spawner.call({ task: 'ship', taskName: 'deploy' })).details.status, 'accepted')
   const second = await running(key)
@@ -120,7 +120,19 @@ test('/taskguard lists running and failed guards the way inspect does', async ()
   await spawner.call({ task: 'b', taskName: 'beta' })
   spawner.children[1].ended.open({ outcome: 'error', error: 'boom' })
   await spawner.children[1].finished
-  const { text } = await gw.command.handler({ args: '', channel: 'telegram', isAuthorizedSender: true, commandBody: '/taskguard', config: {} })
+  const sender = (more) => ({ args: '', channel: 'telegram', isAuthorizedSender: true, commandBody: '/taskguard', config: {}, ...more })
+  // Another sender of the channel, in its own session, sees none of them and may approve none.
+  const other = 'agent:main:telegram:direct:999'
+  const theirs = (await gw.command.handler(sender({ senderId: '999', sessionKey: other }))).text
+  assert.match(theirs, /^task-guard: 0 running, 0 stale, 0 failed, 0 approved/)
+  assert.doesNotMatch(theirs, /alpha|beta/)
+  const refused = (await gw.command.handler(sender({ senderId: '999', sessionKey: other, args: `approve ${sessionKey}::beta` }))).text
+  assert.match(refused, /ERR_TASK_GUARD_NOT_PERMITTED/)
+  assert.equal((await guard.inspect({ prefix: `${sessionKey}::beta` })).guards[0].state, 'failed', 'a refused approve changes nothing')
+  // The session's own sender sees its guards; an owner (commands.ownerAllowFrom) sees every session's.
+  const own = (await gw.command.handler(sender({ senderId: '123456', sessionKey }))).text
+  assert.match(own, new RegExp(`failed +${sessionKey}::beta`))
+  const { text } = await gw.command.handler(sender({ senderId: 'ops', senderIsOwner: true }))
   assert.match(text, /^task-guard: 1 running, 0 stale, 1 failed, 1 approved/)
   assert.match(text, new RegExp(`running +${sessionKey}::alpha`))
   assert.match(text, new RegExp(`failed +${sessionKey}::beta .*boom → /taskguard approve ${sessionKey}::beta`))
