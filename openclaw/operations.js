@@ -105,21 +105,19 @@ async function show(guard, input, caller) {
   return { now: Date.now(), key, guard: null }
 }
 
-async function approve(guard, input, caller) {
-  const i = object(input, ['key', 'task', 'reason'])
-  const key = keyOf(i, caller)
-  const reason = text(i, 'reason')
-  const res = await guard.approveRetry(key, { approvedBy: caller.by, ...(reason ? { reason } : {}) })
-  return { ...res, by: caller.by }
+/** An operator write on one key: the guard's `method`, naming the caller as its option `who`. */
+function operatorWrite(method, who) {
+  return async (guard, input, caller) => {
+    const i = object(input, ['key', 'task', 'reason'])
+    const key = keyOf(i, caller)
+    const reason = text(i, 'reason')
+    const res = await guard[method](key, { [who]: caller.by, ...(reason ? { reason } : {}) })
+    return { ...res, by: caller.by }
+  }
 }
 
-async function forceRelease(guard, input, caller) {
-  const i = object(input, ['key', 'task', 'reason'])
-  const key = keyOf(i, caller)
-  const reason = text(i, 'reason')
-  const res = await guard.forceRelease(key, { by: caller.by, ...(reason ? { reason } : {}) })
-  return { ...res, by: caller.by }
-}
+const approve = operatorWrite('approveRetry', 'approvedBy')
+const forceRelease = operatorWrite('forceRelease', 'by')
 
 // JSON Schemas of the inputs and outputs: OpenClaw checks them at its surfaces (session
 // actions, tool parameters); the functions above check the same again for every surface.
