@@ -369,7 +369,7 @@ export declare const NOT_PERMITTED: 'ERR_TASK_GUARD_NOT_PERMITTED'
 /** The gateway method of each operation and the operator scope it needs. */
 export declare const GATEWAY_METHODS: Record<OperationName, { method: string; scope: 'operator.read' | 'operator.write' }>
 export declare const CHANGED_EVENT: 'changed'
-export declare function changeOf(event: { type: string; key: string }): { type: string; key: string }
+export declare function changeOf(event: { type: string; key: string }): { type: string; key: string } | null
 /** A chat sender: an owner sees every session, anyone else the command's session. */
 export declare function commandCaller(ctx: { channel?: string; senderId?: string; sessionKey?: string; senderIsOwner?: boolean }): OperationCaller
 /** The agent: its own session. */

@@ -170,8 +170,13 @@ function featureHandlers({ getGuard, operations }) {
   return handlers
 }
 
-/** What a guard event says to the page: which key changed and how (no owner, no error text). */
+/**
+ * What a guard event says to the page: which key changed and how (no owner, no error
+ * text); null for a conflict, which changed nothing: a storm of duplicate triggers
+ * (what the guard is for) must not make every open page reload once per duplicate.
+ */
 function changeOf(evt) {
+  if (evt.type === 'conflict') return null
   return { type: String(evt.type), key: String(evt.key) }
 }
 

@@ -197,8 +197,10 @@ export function registerTaskGuard(api, { stateDir = resolveStateDir() } = {}) {
       const guard = await getGuard()
       // Pages showing guards refresh on these; once per process and store.
       rt.unsubscribeChanges ??= guard.onEvent((evt) => {
+        const change = changeOf(evt)
+        if (change === null) return
         try {
-          rt.featureEvents?.emit(CHANGED_EVENT, changeOf(evt))
+          rt.featureEvents?.emit(CHANGED_EVENT, change)
         } catch {
           // Before the gateway's event service started, or after it stopped: no page to tell.
         }

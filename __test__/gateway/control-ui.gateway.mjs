@@ -165,6 +165,11 @@ describe('who sees and acts on guards', () => {
     assert.match(approved.approvedBy, /^operator:/, 'the approval records who approved')
 
     // A run started elsewhere (a chat) shows up on the open page: the plugin's change event.
+    // The same events as an operator connection receives them: a change, never a duplicate.
+    const changes = []
+    const onEvent = (name, payload) => name.includes('task-guard') && changes.push({ name, ...payload })
+    gw.client.on('event', onEvent)
+    t.after(() => gw.client.off('event', onEvent))
     const held = gate()
     const mine = isDeploy(A)
     mock.use((c) => (mine(c) ? held.promise : undefined))
@@ -172,9 +177,16 @@ describe('who sees and acts on guards', () => {
     const rerun = await gw.send(A, '/deploy prod')
     await row(keyA).and(page.locator('[data-state="running"]')).waitFor({ timeout: 30_000 })
     assert.equal(await row(keyA).locator('[data-col="attempt"]').innerText(), '2')
+    // A duplicate changes nothing, so it tells no page: in a storm of duplicate triggers
+    // every open page would reload once per duplicate.
+    const dupe = await (await gw.send(A, '/deploy prod')).answer
+    assert.match(dupe.text, /already running/, dupe.text)
     held.open({ text: 'DEPLOYED' })
     assert.equal((await rerun.answer).text, 'DEPLOYED')
     await row(keyA).waitFor({ state: 'detached', timeout: 30_000 })
+    assert.ok(changes.some((c) => c.key === keyA && c.type === 'acquired'), `the acquire was sent: ${JSON.stringify(changes)}`)
+    assert.ok(changes.some((c) => c.key === keyA && c.type === 'released'), `the release was sent: ${JSON.stringify(changes)}`)
+    assert.deepEqual(changes.filter((c) => c.type === 'conflict'), [], 'no change event for the duplicate')
   })
   test('the Task guards page for an operator without operator.write: no buttons, and a write forged on its connection is refused', TEST, async (t) => {
     const { gw } = ctx
