@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { describe, test } from 'node:test'
-import { gate } from './mock-model.mjs'
+import { gate, requested } from './mock-model.mjs'
 import { UUID, brief, eventually, firstN, resolved, textOfMessage, useGateway } from './suite.mjs'
 
 const ctx = useGateway()
@@ -227,27 +227,40 @@ describe('spawn guard: sessions_spawn with one taskName', () => {
     const key = `${resolved(session)}::audit`
     const isParent = (c) => c.sessionKey === resolved(session) && !c.isSubagent
     const isChild = (c) => c.isSubagent && c.allText.includes('TGD-AUDIT')
+    // OpenClaw announces the failed child's end with a turn of its own in the parent, when it
+    // chooses. Meeting "spawn audit N", that turn may fold the message into a prompt of its own
+    // or leave it unanswered before the announcement (see `requested`), so the model answers
+    // the request wherever the input holds it, as a model reading all of it would.
+    const spawnAsked = (c) => (isParent(c) ? requested(c, /^spawn audit (\d)$/) : null)
+    const asked = []
     let childCalls = 0
     mock.use((c) => {
       if (isChild(c)) {
         childCalls += 1
         return childCalls === 1 ? { status: 400, message: 'child rejected by the mock' } : { text: 'AUDIT DONE' }
       }
-      if (isParent(c) && c.newToolResults.length === 0 && /^spawn audit \d$/.test(c.lastUserText)) {
-        return { toolCalls: [{ name: 'sessions_spawn', arguments: { task: `TGD-AUDIT: audit the logs (${c.lastUserText})`, taskName: 'audit' } }] }
+      const spawn = spawnAsked(c)
+      if (spawn) {
+        asked.push(Number(spawn[1]))
+        // Not the user's words: OpenClaw's announcement quotes the task, and must not read as a request.
+        return { toolCalls: [{ name: 'sessions_spawn', arguments: { task: `TGD-AUDIT ${spawn[1]}: audit the logs`, taskName: 'audit' } }] }
       }
       if (isParent(c) && c.newToolResults.length > 0) return { text: `SPAWN RESULT: ${c.newToolResults[0].text.slice(0, 300)}` }
       return undefined
     })
-    // The spawn result of the turn a message starts. OpenClaw runs a turn of its own in the
-    // parent after a child ends (the completion announcement); a message sent meanwhile is
-    // queued behind it and its chat.send answer is empty, so wait for the result itself.
+    // The spawn result of a message, read from the transcript: when OpenClaw's turn takes the
+    // message in, the message's chat.send answer is empty.
     const spawnResults = async () => toolResults(await gw.history(session), 'sessions_spawn')
     const spawnAndResult = async (text) => {
       const before = (await spawnResults()).length
       await (await gw.send(session, text)).answer
-      return eventually(async () => (await spawnResults())[before], { what: `the sessions_spawn result of "${text}"`, timeoutMs: 30_000 })
+      return eventually(async () => (await spawnResults())[before], {
+        what: () => `the sessions_spawn result of "${text}"; the parent's model calls: ${parentCalls()}`,
+        timeoutMs: 30_000,
+      })
     }
+    const parentCalls = () =>
+      JSON.stringify(mock.calls.filter(isParent).map((c) => ({ new: c.newUserTexts.map((u) => u.slice(-80)), results: c.newToolResults.length })))
 
     assert.equal((await spawnAndResult('spawn audit 1')).isError, false, 'the first spawn is accepted')
     await mock.waitFor(isChild, { what: 'the child model call' })
@@ -269,7 +282,7 @@ describe('spawn guard: sessions_spawn with one taskName', () => {
     assert.equal(third.isError, false, `the spawn after approval is accepted: ${textOfMessage(third)}; store: ${brief(await gw.inspect()).join('; ')}`)
     await eventually(() => childCalls === 2, { what: 'the approved child to call the model' })
     assert.deepEqual(await untilNotRunning(key), [], 'the key is free once the approved child succeeded')
-    assert.equal(childCalls, 2, 'no child ran for the blocked spawn')
+    assert.equal(childCalls, 2, `no child ran for the blocked spawn (spawns the model made, by message: ${asked.join(', ')})`)
   })
 })
 

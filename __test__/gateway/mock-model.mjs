@@ -1,6 +1,7 @@
 // A scriptable OpenAI-compatible model for the gateway suite (POST /v1/chat/completions,
-// streamed). The test's handler sees each request — the real last user text, whether
-// it comes from a sub-agent child, the tool results so far — and answers with a step:
+// streamed). The test's handler sees each request — the real last user text, the user
+// input since the model last answered, whether it comes from a sub-agent child, the tool
+// results so far — and answers with a step:
 //
 //   { text }                               a streamed text reply
 //   { toolCalls: [{ name, arguments }] }   tool calls, all in one response
@@ -49,6 +50,7 @@ export function describeRequest(body, index) {
     if (m.role === 'assistant') lastAssistant = i
   })
   const pending = real.slice(lastAssistant + 1).filter((m) => m.role === 'tool')
+  const newUsers = real.slice(lastAssistant + 1).filter((m) => m.role === 'user')
   const sessionKey = /\bsession=([^\s|]+)/.exec(all)?.[1] ?? null
   return {
     index,
@@ -64,8 +66,27 @@ export function describeRequest(body, index) {
     isSubagent: /:subagent:/.test(sessionKey ?? '') || (users.length > 0 && textOf(users[0].content).includes('[Subagent Task]')),
     toolResults,
     newToolResults: pending.map((m) => toolResults.find((r) => r.id === m.tool_call_id)),
+    /** The user input this call answers: the user messages after the last assistant message. */
+    newUserTexts: newUsers.map(userText),
     tools: (body?.tools ?? []).map((t) => t.function?.name ?? t.name),
   }
+}
+
+/**
+ * The last line, among the user input `call` answers, that `pattern` matches (its match), or null.
+ * `lastUserText` holds a user's message only while OpenClaw sends it as the prompt alone. When a
+ * turn of OpenClaw's own in that session (a sub-agent's completion announcement) meets the
+ * message, OpenClaw may fold the message into a prompt of its own ("Current parent turn:" after
+ * the runtime event; "[Queued user message from a previous active turn ...]" above the
+ * announcement), follow it with a notice ("This turn ended before a reply: ..."), or leave it
+ * unanswered before the announcement's prompt; this finds the message in each of these.
+ */
+export function requested(call, pattern) {
+  let found = null
+  for (const text of call.newUserTexts) {
+    for (const line of text.split('\n')) found = pattern.exec(line.trim()) ?? found
+  }
+  return found
 }
 
 let idSeq = 0

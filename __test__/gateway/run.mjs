@@ -10,7 +10,7 @@
 // 4. a loopback npm registry serving only them; `openclaw plugins install` reads it;
 // 5. `node --test --test-concurrency=1` on the *.gateway.mjs files (or those whose
 //    name contains one of the filters), one gateway per file.
-// TASK_GUARD_GATEWAY_KEEP=1 keeps each gateway's directory (config, logs, state).
+// TASK_GUARD_GATEWAY_KEEP=1 keeps each gateway's directory (config, logs, state, mock-calls.json).
 
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs'

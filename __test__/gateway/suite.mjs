@@ -2,8 +2,10 @@
 // from the runner's registry, the mock model it talks to, and small waiting helpers
 // (deadlines on conditions read from the gateway or the store, never bare sleeps).
 
+import { writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { after, before } from 'node:test'
-import { startMockModel } from './mock-model.mjs'
+import { startMockModel, textOf } from './mock-model.mjs'
 import { Gateway } from './openclaw-gateway.mjs'
 
 export const PLUGIN_CONFIG = {
@@ -20,7 +22,8 @@ export const resolved = (sessionKey) => `agent:main:${sessionKey}`
 /**
  * Registers before/after hooks that set up `{ gw, mock }` for the file: the mock model,
  * then a gateway with the plugin installed (`openclaw plugins install`) and started.
- * TASK_GUARD_GATEWAY_KEEP=1 keeps the gateway's directory (logs, state) after the run.
+ * TASK_GUARD_GATEWAY_KEEP=1 keeps the gateway's directory (logs, state) after the run, with
+ * the mock model's calls in mock-calls.json.
  */
 export function useGateway({ pluginConfig = PLUGIN_CONFIG, configure } = {}) {
   const ctx = { gw: null, mock: null }
@@ -38,10 +41,18 @@ export function useGateway({ pluginConfig = PLUGIN_CONFIG, configure } = {}) {
     )
   })
   after(async () => {
-    await ctx.gw?.dispose({ keep: process.env.TASK_GUARD_GATEWAY_KEEP === '1' })
+    const keep = process.env.TASK_GUARD_GATEWAY_KEEP === '1'
+    // What the model was asked is what a kept gateway's transcripts cannot show (OpenClaw rewrites prompts).
+    if (keep && ctx.gw && ctx.mock) writeFileSync(path.join(ctx.gw.dir, 'mock-calls.json'), JSON.stringify(ctx.mock.calls.map(callRecord), null, 1))
+    await ctx.gw?.dispose({ keep })
     await ctx.mock?.close()
   })
   return ctx
+}
+
+/** A mock model call as mock-calls.json keeps it: the messages' roles and texts, not the request body. */
+function callRecord({ body, messages, allText, ...call }) {
+  return { ...call, messages: messages.map((m) => ({ role: m.role, text: textOf(m.content), toolCalls: m.tool_calls?.map((c) => c.function?.name) })) }
 }
 
 /** Polls `fn` until it returns a truthy value (returned), or throws after `timeoutMs` naming `what` (a string, or a function of nothing, async or not) and the last value. */
