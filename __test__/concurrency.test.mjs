@@ -59,3 +59,21 @@ test('interleaved acquire/release from 200 async workers never overlaps runs of 
   assert.ok(granted >= 7 * 100, `granted ${granted}`)
   assert.ok(winners.size >= 100, `${winners.size} workers ever won`)
 })
+
+test('bursts of duplicates answer the run that holds the key now, as its holder changes between bursts', async () => {
+  const g = new TaskGuard()
+  for (const owner of ['a:1', 'b:2', 'c:3']) {
+    const run = await g.acquire('hot::task', { owner })
+    const answers = await Promise.all(Array.from({ length: 5_000 }, () => g.acquire('hot::task')))
+    assert.ok(answers.every((a) => a.status === 'already_running' && a.runId === run.runId && a.owner === owner), owner)
+    await g.release('hot::task', run.runId)
+  }
+  // Two guards' duplicates, interleaved: each answers its own run.
+  const other = new TaskGuard()
+  const mine = await g.acquire('hot::task', { owner: 'm:1' })
+  const theirs = await other.acquire('hot::task', { owner: 'o:1' })
+  for (let i = 0; i < 100; i++) {
+    const [a, b] = await Promise.all([g.acquire('hot::task'), other.acquire('hot::task')])
+    assert.deepEqual([a.runId, a.owner, b.runId, b.owner], [mine.runId, 'm:1', theirs.runId, 'o:1'])
+  }
+})

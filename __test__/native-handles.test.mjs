@@ -59,3 +59,22 @@ test('the plain N-API acquire and release check their arguments as the others do
   native.guardClose(h)
   assert.throws(() => native.guardAcquireFast(h, 'k'), { code: 'ERR_TASK_GUARD_CLOSED' })
 })
+
+test('the plain N-API acquire answers undefined when its strings are the last answer\'s, and a new string when they change', () => {
+  const h = native.guardOpen({ owner: 'me:1' }, out, undefined)
+  const granted = native.guardAcquireFast(h, 'k')
+  const runId = granted.slice(0, 36)
+  const conflict = native.guardAcquireFast(h, 'k')
+  assert.equal(conflict, `${runId}me:1`)
+  assert.equal(native.guardAcquireFast(h, 'k'), undefined, 'the same run id and owner again: not sent again')
+  assert.equal(out[0], 1, 'already_running: the numbers are written all the same')
+  assert.equal(out[13], 36, 'with the lengths to cut the kept text by')
+  // Another method's answer in between is the last answer now, whatever it said.
+  assert.equal(typeof native.guardAcquire(h, 0, 'other', 'you:2', undefined, undefined, undefined), 'string')
+  assert.equal(native.guardAcquireFast(h, 'k'), `${runId}me:1`, 'after another answer, the strings are sent again')
+  assert.equal(native.guardReleaseFast(h, 'k', runId, 0), null)
+  const next = native.guardAcquireFast(h, 'k', 'you:2')
+  assert.notEqual(next.slice(0, 36), runId)
+  assert.equal(native.guardAcquireFast(h, 'k'), `${next.slice(0, 36)}you:2`, 'a new run of the key: its own strings')
+  native.guardClose(h)
+})

@@ -95,6 +95,21 @@ test('sqlite: an idle durable guard does not keep the process alive', async () =
   assert.ok(fs.existsSync(file))
 })
 
+test('sqlite: while one call\'s answer is due the event loop keeps turning (an immediate), and it stops once none is', async () => {
+  const g = await TaskGuard.open({ store: `sqlite:${path.join(tempDir(), 'g.db')}` })
+  const immediates = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length
+  await new Promise(setImmediate)
+  const before = immediates()
+  const pending = g.acquire('k')
+  assert.equal(immediates(), before + 1, 'an answer is due: the loop is turned, not slept in')
+  assert.equal((await pending).status, 'acquired')
+  // The turn after the answer sees nothing due and does not ask for another.
+  await new Promise(setImmediate)
+  await new Promise(setImmediate)
+  assert.equal(immediates(), before, 'nothing due: the loop may sleep')
+  await g.close()
+})
+
 test('sqlite: idle history past retentionMs is purged, fences keep rising, failed guards stay', async () => {
   const dir = tempDir()
   const file = path.join(dir, 'guards.db')

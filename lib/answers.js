@@ -69,6 +69,14 @@ function result(text, n) {
   }
 }
 
+// The run id and owner cut from the last conflict's text: a burst of duplicates
+// answers the same run each time, and its strings need not be cut again each time.
+let conflictText = null
+let conflictRunIdLength = 0
+let conflictOwnerLength = 0
+let conflictRunId = null
+let conflictOwner = null
+
 /**
  * The public answer to a call on `key` from `text` and the numbers `n`: `runId`
  * is the run the call named (release, heartbeat), `owner` the owner it named
@@ -100,12 +108,19 @@ function decode(key, runId, owner, text, n, guard) {
       const r = new Refusal(n[RETRY_IN_MS])
       r.status = status
       r.key = key
-      r.runId = cut(text, n, 0, RUN_ID_LENGTH)
+      if (text !== conflictText || n[RUN_ID_LENGTH] !== conflictRunIdLength || n[OWNER_LENGTH] !== conflictOwnerLength) {
+        conflictRunId = cut(text, n, 0, RUN_ID_LENGTH)
+        conflictOwner = cut(text, n, len(n, RUN_ID_LENGTH), OWNER_LENGTH)
+        conflictText = text
+        conflictRunIdLength = n[RUN_ID_LENGTH]
+        conflictOwnerLength = n[OWNER_LENGTH]
+      }
+      r.runId = conflictRunId
       r.fencingToken = n[FENCING_TOKEN]
       r.startedAt = n[STARTED_AT]
       r.expiresAt = n[EXPIRES_AT]
       r.attempt = n[ATTEMPT]
-      r.owner = cut(text, n, len(n, RUN_ID_LENGTH), OWNER_LENGTH)
+      r.owner = conflictOwner
       return r
     }
     case AWAITING_APPROVAL:

@@ -8,6 +8,7 @@ const native = require('./native')
 const results = require('./results')
 const { decode, letsWaitersIn, endsARun } = require('./answers')
 const { codedError, fromNative } = require('./errors')
+const { AnswerWait } = require('./answer-wait')
 
 const OPEN_ID = 0
 const CLOSED_ID = 0xffff_ffff
@@ -26,6 +27,7 @@ class DurableBackend {
   #next = 1
   #emit
   #held = false
+  #wait = new AnswerWait(() => this.#inFlight())
 
   /** Resolves once the store's file is open and checked. */
   static async open(nativeOptions, emit) {
@@ -59,9 +61,14 @@ class DurableBackend {
     return new Promise((resolve, reject) => this.#pending.set(id, { resolve, reject, build: () => undefined }))
   }
 
+  /** How many answers are awaited, the store's own exit aside (until closing). */
+  #inFlight() {
+    return this.#pending.size - (this.#pending.has(CLOSED_ID) && !this.#closing ? 1 : 0)
+  }
+
   /** Held while anything but the store's own exit is awaited. */
   #hold() {
-    const want = this.#pending.size > (this.#pending.has(CLOSED_ID) && !this.#closing ? 1 : 0)
+    const want = this.#inFlight() > 0
     if (want !== this.#held) {
       this.#held = want
       native.guardHold(this.#handle, want)
@@ -81,6 +88,7 @@ class DurableBackend {
       p.resolve(p.build(c))
     }
     this.#hold()
+    this.#wait.poke()
   }
 
   /** `quiet`: the call's conflict events are not reported (a waiting acquire's later looks). */
@@ -96,6 +104,7 @@ class DurableBackend {
         reject(fromNative(err))
       }
       this.#hold()
+      this.#wait.poke()
     })
   }
 

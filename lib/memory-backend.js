@@ -28,6 +28,12 @@ class MemoryBackend {
   #emit
   #eventsOn = false
   #clock
+  /**
+   * The last answer text the native layer handed over: acquire and release answer
+   * `undefined` when their strings are the same as the last answer's
+   * (src/binding/fast.rs). Every answer passes through `#answer`, which keeps it.
+   */
+  #lastText = null
 
   /** `clock()`: the caller's time in ms (tests); the store reads it before each call. */
   constructor(nativeOptions, emit, clock) {
@@ -73,6 +79,8 @@ class MemoryBackend {
 
   /** The answer in `text` and `out` (see lib/answers.js); `runId`, `owner`: what the call named. */
   #answer(key, runId, owner, text) {
+    if (text === undefined) text = this.#lastText
+    else this.#lastText = text
     this.#flushEvents()
     // Decoded before waiters are let in: their calls write the same `out`.
     const out = this.#out

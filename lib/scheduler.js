@@ -18,10 +18,7 @@
 
 const { performance } = require('node:perf_hooks')
 const { MessageChannel } = require('node:worker_threads')
-const timers = require('node:timers')
-
-// @sinonjs/fake-timers marks its fakes with the clock they belong to.
-const immediate = typeof timers.setImmediate === 'function' && timers.setImmediate.clock === undefined ? timers.setImmediate : null
+const { immediate } = require('./real-immediate')
 
 const BUDGET_MS = 2
 // Reading the clock costs about as much as a call; look at it every 32 calls.

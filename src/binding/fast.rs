@@ -3,6 +3,8 @@
 //! napi-rs's borrow scope on every call and reads each string twice (its length,
 //! then its bytes): about a tenth of an acquire+release pair, measured with perf.
 //! These read their arguments themselves and do what the `#[napi]` ones do.
+//! Their caller keeps the last text it was handed: an answer whose strings are the
+//! same as the last one's returns `undefined` instead of a new string (`Text::Same`).
 
 use std::ffi::{c_char, CString};
 use std::ptr::null_mut;
@@ -15,6 +17,7 @@ use super::commands;
 use super::errors::{guarded, invalid, Error, Result};
 use super::guard::Guard;
 use super::handle;
+use super::memory::Text;
 
 #[napi(module_exports)]
 pub fn fast_calls(exports: Object, env: Env) -> napi::Result<()> {
@@ -62,7 +65,7 @@ unsafe extern "C" fn acquire(env: sys::napi_env, info: sys::napi_callback_info) 
             optional_string(env, a[5], "fingerprint")?,
             |o| g.owner(o),
         )?;
-        g.acquire_command(0, &key, cmd)
+        g.command_or_same(&key, g.with_default_owner(cmd))
     })
 }
 
@@ -82,7 +85,7 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
             optional_string(env, a[4], "error")?,
             optional_string(env, a[5], "result")?,
         )?;
-        g.command_by_id(0, &key, cmd)
+        g.command_or_same(&key, cmd)
     })
 }
 
@@ -91,7 +94,7 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
 fn on_guard(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-    f: impl FnOnce(&Guard, String, [sys::napi_value; 6]) -> Result<Option<String>>,
+    f: impl FnOnce(&Guard, String, [sys::napi_value; 6]) -> Result<Text>,
 ) -> sys::napi_value {
     // SAFETY: `info` is the current call's.
     let a = unsafe { args::<6>(env, info) };
@@ -196,14 +199,15 @@ fn optional_number(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result
     Ok(Some(n))
 }
 
-/// The answer's string (or null), or the error thrown with its code.
-fn answer(env: sys::napi_env, r: Result<Option<String>>) -> sys::napi_value {
+/// The answer's string (null: none; undefined: the last one's), or the error
+/// thrown with its code.
+fn answer(env: sys::napi_env, r: Result<Text>) -> sys::napi_value {
     let mut value = null_mut();
     match r {
         // ASCII (most answers: run ids, owners) is Latin-1 too, which V8 copies
         // without decoding UTF-8: a sixth of a pair's native time, measured.
         // SAFETY: creating values in the current call's env.
-        Ok(Some(text)) if text.is_ascii() => unsafe {
+        Ok(Text::New(text)) if text.is_ascii() => unsafe {
             sys::napi_create_string_latin1(
                 env,
                 text.as_ptr().cast::<c_char>(),
@@ -212,7 +216,7 @@ fn answer(env: sys::napi_env, r: Result<Option<String>>) -> sys::napi_value {
             );
         },
         // SAFETY: as above.
-        Ok(Some(text)) => unsafe {
+        Ok(Text::New(text)) => unsafe {
             sys::napi_create_string_utf8(
                 env,
                 text.as_ptr().cast::<c_char>(),
@@ -220,8 +224,13 @@ fn answer(env: sys::napi_env, r: Result<Option<String>>) -> sys::napi_value {
                 &mut value,
             );
         },
-        Ok(None) => unsafe {
+        // SAFETY: as above.
+        Ok(Text::None) => unsafe {
             sys::napi_get_null(env, &mut value);
+        },
+        // SAFETY: as above.
+        Ok(Text::Same) => unsafe {
+            sys::napi_get_undefined(env, &mut value);
         },
         Err(e) => throw(env, &e),
     }

@@ -16,7 +16,7 @@ use super::commands;
 use super::durable::Durable;
 use super::errors::{guarded, invalid, Result};
 use super::handle;
-use super::memory::Memory;
+use super::memory::{Memory, Text};
 use super::metrics;
 use super::options::{NativeOptions, Settings, StoreUrl};
 use super::replies::{inspect_out, CompletionOut, CountsOut, EventOut, InspectOut};
@@ -91,8 +91,11 @@ impl Guard {
         key: &str,
         command: Command,
     ) -> Result<Option<String>> {
-        let command = commands::or_default_owner(command, &self.default_owner);
-        self.command_by_id(id, key, command)
+        self.command_by_id(id, key, self.with_default_owner(command))
+    }
+
+    pub(super) fn with_default_owner(&self, command: Command) -> Command {
+        commands::or_default_owner(command, &self.default_owner)
     }
 
     /// Runs `command` on `key`: the memory store's answer, or none yet (a
@@ -106,6 +109,17 @@ impl Guard {
         match &self.store {
             Store::Memory(m) => m.answer(&self.settings, key, command),
             Store::Durable(d) => d.command(&self.settings, id, key, command).map(|()| None),
+        }
+    }
+
+    /// As `command_by_id` with id 0, for a caller that keeps the last text it
+    /// was handed: the memory store may answer `Text::Same` (see there).
+    pub(super) fn command_or_same(&self, key: &str, command: Command) -> Result<Text> {
+        match &self.store {
+            Store::Memory(m) => m.answer_or_same(&self.settings, key, command, true),
+            Store::Durable(d) => d
+                .command(&self.settings, 0, key, command)
+                .map(|()| Text::None),
         }
     }
 

@@ -33,7 +33,25 @@ struct JsThreadState {
     events_enabled: bool,
     events: Vec<EventOut>,
     metrics: Metrics,
+    /// The text of the last answer JS was handed, when short enough to keep
+    /// (see `Text::Same`); `None`: none to compare with.
+    last_text: Option<Vec<u8>>,
 }
+
+/// An answer's strings as they cross to JS (see `answer`).
+pub enum Text {
+    /// No strings.
+    None,
+    New(String),
+    /// The same strings as the last answer's: the caller keeps the last text it
+    /// was handed (`lib/memory-backend.js` does). A burst of duplicates of one
+    /// run answers the same run id and owner each time; making a JS string for
+    /// each was most of what a conflict allocates.
+    Same,
+}
+
+/// Answers longer than this are not kept for comparing (a result may be MiBs).
+const KEPT_TEXT_BYTES: usize = 512;
 
 impl Memory {
     pub fn new(settings: &Settings, out: Float64Array) -> Result<Self> {
@@ -51,6 +69,7 @@ impl Memory {
                 events_enabled: false,
                 events: Vec::new(),
                 metrics: Metrics::default(),
+                last_text: None,
             }),
         })
     }
@@ -96,20 +115,45 @@ impl Memory {
         key: &str,
         command: Command,
     ) -> Result<Option<String>> {
+        Ok(match self.answer_or_same(settings, key, command, false)? {
+            Text::New(text) => Some(text),
+            Text::None | Text::Same => None,
+        })
+    }
+
+    /// As `answer`; with `same`, `Text::Same` when the strings are the last answer's.
+    pub fn answer_or_same(
+        &self,
+        settings: &Settings,
+        key: &str,
+        command: Command,
+        same: bool,
+    ) -> Result<Text> {
         let known = answer::Known {
             run_id: matches!(command, Command::Release(_) | Command::Outcome(_)),
             owner: matches!(&command, Command::Acquire(a) if a.owner.is_some()),
         };
         let done = self.execute(settings, key, command)?;
-        self.local.borrow_mut().metrics.record(&done.reply);
-        Ok(self.write_out(|out| answer::encode(&done.reply, done.now, out, known)))
-    }
-
-    fn write_out<T>(&self, f: impl FnOnce(&mut [f64]) -> T) -> T {
         let mut local = self.local.borrow_mut();
+        local.metrics.record(&done.reply);
         // SAFETY: the array is the facade's private scratch space, read by the
         // facade on this same thread right after this call returns.
-        f(unsafe { local.out.as_mut() })
+        let text = answer::encode(&done.reply, done.now, unsafe { local.out.as_mut() }, known);
+        let Some(text) = text else {
+            local.last_text = None;
+            return Ok(Text::None);
+        };
+        if same && local.last_text.as_deref() == Some(text.as_bytes()) {
+            return Ok(Text::Same);
+        }
+        if text.len() <= KEPT_TEXT_BYTES {
+            let kept = local.last_text.get_or_insert_with(Vec::new);
+            kept.clear();
+            kept.extend_from_slice(text.as_bytes());
+        } else {
+            local.last_text = None;
+        }
+        Ok(Text::New(text))
     }
 
     pub fn begin_inspect(&self, filter: InspectFilter) -> Result<MemoryInspect> {

@@ -73,7 +73,7 @@ impl MemoryStore {
     pub fn inspect_step(&self, job: &mut MemoryInspect, budget: Duration) -> bool {
         let deadline = Instant::now().checked_add(budget);
         let out_of_time = || deadline.is_some_and(|d| Instant::now() >= d);
-        let mut inner = self.inner.lock();
+        let mut inner = self.inner.borrow_mut();
         let now = job.now;
         while let Some((from, excluded)) = job.page_at.take() {
             let start = if excluded {

