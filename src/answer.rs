@@ -61,7 +61,7 @@ pub const SLOTS: usize = 22;
 
 /// The strings of an answer, joined, with their lengths written to `out`.
 struct Text<'a> {
-    text: String,
+    text: &'a mut String,
     out: &'a mut [f64],
 }
 
@@ -115,6 +115,15 @@ pub struct Known {
 /// What the caller `known`s is left out (length -1): the decoder takes the
 /// caller's.
 pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<String> {
+    let mut text = String::new();
+    encode_into(reply, now, out, known, &mut text);
+    (!text.is_empty()).then_some(text)
+}
+
+/// As `encode`, the strings written into `text` (cleared first): the memory
+/// store answers on the JS thread from buffers it reuses, allocating nothing.
+pub fn encode_into(reply: &Reply, now: i64, out: &mut [f64], known: Known, text: &mut String) {
+    text.clear();
     out[LETS_WAITERS_IN] = f64::from(u8::from(reply.lets_waiters_in()));
     out[ENDS_A_RUN] = f64::from(u8::from(reply.ends_a_run()));
     out[RETRY_IN_MS] = reply.retry_in_ms(now).map_or(-1.0, |ms| ms as f64);
@@ -130,10 +139,7 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<
     ] {
         out[slot] = -1.0;
     }
-    let mut t = Text {
-        text: String::new(),
-        out,
-    };
+    let mut t = Text { text, out };
     let status = match reply {
         Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => {
             // A grant's owner is the one its acquire named.
@@ -242,7 +248,6 @@ pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<
         Reply::Outcome(OutcomeReply::Unknown) => UNKNOWN,
     };
     t.out[STATUS] = status;
-    (!t.text.is_empty()).then_some(t.text)
 }
 
 #[cfg(test)]

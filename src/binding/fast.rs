@@ -65,7 +65,7 @@ unsafe extern "C" fn acquire(env: sys::napi_env, info: sys::napi_callback_info) 
             optional_string(env, a[5], "fingerprint")?,
             |o| g.owner(o),
         )?;
-        g.command_or_same(&key, g.with_default_owner(cmd))
+        g.command_or_same(&key, g.with_default_owner(cmd), |t| text_value(env, t))
     })
 }
 
@@ -85,7 +85,7 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
             optional_string(env, a[4], "error")?,
             optional_string(env, a[5], "result")?,
         )?;
-        g.command_or_same(&key, cmd)
+        g.command_or_same(&key, cmd, |t| text_value(env, t))
     })
 }
 
@@ -94,18 +94,19 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
 fn on_guard(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-    f: impl FnOnce(&Guard, String, [sys::napi_value; 6]) -> Result<Text>,
+    f: impl FnOnce(&Guard, String, [sys::napi_value; 6]) -> Result<sys::napi_value>,
 ) -> sys::napi_value {
     // SAFETY: `info` is the current call's.
     let a = unsafe { args::<6>(env, info) };
-    answer(
-        env,
-        guarded(|| {
-            let g = handle::guard_at(env, a[0])?;
-            let key = string(env, a[1], "key")?;
-            f(g, key, a)
-        }),
-    )
+    let r = guarded(|| {
+        let g = handle::guard_at(env, a[0])?;
+        let key = string(env, a[1], "key")?;
+        f(g, key, a)
+    });
+    r.unwrap_or_else(|e| {
+        throw(env, &e);
+        null_mut()
+    })
 }
 
 /// The call's first `N` arguments, those not passed as null: the facade leaves out
@@ -199,40 +200,38 @@ fn optional_number(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result
     Ok(Some(n))
 }
 
-/// The answer's string (null: none; undefined: the last one's), or the error
-/// thrown with its code.
-fn answer(env: sys::napi_env, r: Result<Text>) -> sys::napi_value {
+/// The answer's string (null: none; undefined: the last one's).
+fn text_value(env: sys::napi_env, text: Text<'_>) -> sys::napi_value {
     let mut value = null_mut();
-    match r {
+    match text {
         // ASCII (most answers: run ids, owners) is Latin-1 too, which V8 copies
         // without decoding UTF-8: a sixth of a pair's native time, measured.
         // SAFETY: creating values in the current call's env.
-        Ok(Text::New(text)) if text.is_ascii() => unsafe {
+        Text::New(s) if s.is_ascii() => unsafe {
             sys::napi_create_string_latin1(
                 env,
-                text.as_ptr().cast::<c_char>(),
-                text.len() as isize,
+                s.as_ptr().cast::<c_char>(),
+                s.len() as isize,
                 &mut value,
             );
         },
         // SAFETY: as above.
-        Ok(Text::New(text)) => unsafe {
+        Text::New(s) => unsafe {
             sys::napi_create_string_utf8(
                 env,
-                text.as_ptr().cast::<c_char>(),
-                text.len() as isize,
+                s.as_ptr().cast::<c_char>(),
+                s.len() as isize,
                 &mut value,
             );
         },
         // SAFETY: as above.
-        Ok(Text::None) => unsafe {
+        Text::None => unsafe {
             sys::napi_get_null(env, &mut value);
         },
         // SAFETY: as above.
-        Ok(Text::Same) => unsafe {
+        Text::Same => unsafe {
             sys::napi_get_undefined(env, &mut value);
         },
-        Err(e) => throw(env, &e),
     }
     value
 }

@@ -114,12 +114,17 @@ impl Guard {
 
     /// As `command_by_id` with id 0, for a caller that keeps the last text it
     /// was handed: the memory store may answer `Text::Same` (see there).
-    pub(super) fn command_or_same(&self, key: &str, command: Command) -> Result<Text> {
+    pub(super) fn command_or_same<T>(
+        &self,
+        key: &str,
+        command: Command,
+        f: impl FnOnce(Text<'_>) -> T,
+    ) -> Result<T> {
         match &self.store {
-            Store::Memory(m) => m.answer_or_same(&self.settings, key, command, true),
+            Store::Memory(m) => m.answer_with(&self.settings, key, command, true, f),
             Store::Durable(d) => d
                 .command(&self.settings, 0, key, command)
-                .map(|()| Text::None),
+                .map(|()| f(Text::None)),
         }
     }
 

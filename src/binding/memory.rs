@@ -33,16 +33,19 @@ struct JsThreadState {
     events_enabled: bool,
     events: Vec<EventOut>,
     metrics: Metrics,
-    /// The text of the last answer JS was handed, when short enough to keep
-    /// (see `Text::Same`); `None`: none to compare with.
-    last_text: Option<Vec<u8>>,
+    /// The strings of the answer being made, and of the last one JS was handed
+    /// (`last_sent`: whether `last` holds them): two buffers, swapped, so that an
+    /// answer allocates nothing here (see `Text::Same`).
+    text: String,
+    last: String,
+    last_sent: bool,
 }
 
-/// An answer's strings as they cross to JS (see `answer`).
-pub enum Text {
+/// An answer's strings as they cross to JS (see `answer_with`).
+pub enum Text<'a> {
     /// No strings.
     None,
-    New(String),
+    New(&'a str),
     /// The same strings as the last answer's: the caller keeps the last text it
     /// was handed (`lib/memory-backend.js` does). A burst of duplicates of one
     /// run answers the same run id and owner each time; making a JS string for
@@ -50,8 +53,8 @@ pub enum Text {
     Same,
 }
 
-/// Answers longer than this are not kept for comparing (a result may be MiBs).
-const KEPT_TEXT_BYTES: usize = 512;
+/// A buffer grown past this (by a large result) is not kept for the next answer.
+const KEPT_TEXT_BYTES: usize = 4096;
 
 impl Memory {
     pub fn new(settings: &Settings, out: Float64Array) -> Result<Self> {
@@ -69,7 +72,9 @@ impl Memory {
                 events_enabled: false,
                 events: Vec::new(),
                 metrics: Metrics::default(),
-                last_text: None,
+                text: String::new(),
+                last: String::new(),
+                last_sent: false,
             }),
         })
     }
@@ -115,45 +120,47 @@ impl Memory {
         key: &str,
         command: Command,
     ) -> Result<Option<String>> {
-        Ok(match self.answer_or_same(settings, key, command, false)? {
-            Text::New(text) => Some(text),
+        self.answer_with(settings, key, command, false, |text| match text {
+            Text::New(s) => Some(s.to_owned()),
             Text::None | Text::Same => None,
         })
     }
 
-    /// As `answer`; with `same`, `Text::Same` when the strings are the last answer's.
-    pub fn answer_or_same(
+    /// As `answer`, its strings handed to `f`; with `same`, `Text::Same` when
+    /// they are the last answer's.
+    pub fn answer_with<T>(
         &self,
         settings: &Settings,
         key: &str,
         command: Command,
         same: bool,
-    ) -> Result<Text> {
+        f: impl FnOnce(Text<'_>) -> T,
+    ) -> Result<T> {
         let known = answer::Known {
             run_id: matches!(command, Command::Release(_) | Command::Outcome(_)),
             owner: matches!(&command, Command::Acquire(a) if a.owner.is_some()),
         };
         let done = self.execute(settings, key, command)?;
-        let mut local = self.local.borrow_mut();
+        let mut guard = self.local.borrow_mut();
+        let local = &mut *guard;
         local.metrics.record(&done.reply);
         // SAFETY: the array is the facade's private scratch space, read by the
         // facade on this same thread right after this call returns.
-        let text = answer::encode(&done.reply, done.now, unsafe { local.out.as_mut() }, known);
-        let Some(text) = text else {
-            local.last_text = None;
-            return Ok(Text::None);
-        };
-        if same && local.last_text.as_deref() == Some(text.as_bytes()) {
-            return Ok(Text::Same);
+        let out = unsafe { local.out.as_mut() };
+        answer::encode_into(&done.reply, done.now, out, known, &mut local.text);
+        if local.text.is_empty() {
+            local.last_sent = false;
+            return Ok(f(Text::None));
         }
-        if text.len() <= KEPT_TEXT_BYTES {
-            let kept = local.last_text.get_or_insert_with(Vec::new);
-            kept.clear();
-            kept.extend_from_slice(text.as_bytes());
-        } else {
-            local.last_text = None;
+        if same && local.last_sent && local.text == local.last {
+            return Ok(f(Text::Same));
         }
-        Ok(Text::New(text))
+        std::mem::swap(&mut local.text, &mut local.last);
+        local.last_sent = true;
+        if local.text.capacity() > KEPT_TEXT_BYTES {
+            local.text = String::new();
+        }
+        Ok(f(Text::New(&local.last)))
     }
 
     pub fn begin_inspect(&self, filter: InspectFilter) -> Result<MemoryInspect> {
