@@ -55,7 +55,7 @@ function ceilings(server) {
     ['guard-shaped script, 1 client, pipelined 8', ['-c', '1', '-P', '8', 'EVALSHA', sha, '1', 'shape:__rand_int__', VALUE], 200_000],
     ['guard-shaped script, 64 clients', ['-c', '64', 'EVALSHA', sha, '1', 'shape:__rand_int__', VALUE], 200_000],
   ]
-  console.log('ceilings (redis-benchmark on the same server, requests/s)')
+  console.log('redis-benchmark on the same server, requests/s')
   const out = {}
   // The smoke run (one round) only checks that each ceiling runs.
   const scale = ROUNDS === 1 ? 0.1 : 1
@@ -102,7 +102,7 @@ async function main() {
     const what = lanes === 1 ? 'sequential' : `${lanes} in flight`
     console.log(`acquire+release pairs/s, ${what}`)
     for (const name of Object.keys(contenders)) console.log(`  ${name.padEnd(22)} ${fmt(median(rates[name])).padStart(10)}`)
-    console.log(`  redis-benchmark SET      ${fmt(setRate).padStart(10)} ops/s (ceiling)`)
+    console.log(`  redis-benchmark SET      ${fmt(setRate).padStart(10)} ops/s (raw SET, as many clients)`)
     console.log(`  task-guard / redlock: ${median(ratios).toFixed(2)}x; task-guard calls (2 per pair) / raw SET: ${((2 * ours) / setRate).toFixed(2)}x\n`)
     measured[lanes === 1 ? 'sequential' : 'inFlight'] = {
       what,
