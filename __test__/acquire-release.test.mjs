@@ -155,3 +155,22 @@ test('fencing tokens strictly increase across many runs of a key', async () => {
     await g.release(KEY, r.runId, i % 3 === 0 ? 'cancelled' : 'succeeded')
   }
 })
+
+test('a release answers for the run it names whichever run the guard granted last', async () => {
+  const g = new TaskGuard()
+  const a1 = await g.acquire('a')
+  const b1 = await g.acquire('b')
+  assert.equal((await g.release('a', a1.runId)).status, 'released', 'not the last grant')
+  assert.equal((await g.release('b', b1.runId, 'failed')).status, 'released', 'the last grant')
+  assert.equal((await g.inspect({ prefix: 'b' })).guards[0].state, 'failed', 'released as failed, as asked')
+  assert.equal((await g.release('b', b1.runId)).status, 'already_released')
+  const a2 = await g.acquire('a')
+  assert.equal((await g.release('a', a1.runId)).status, 'already_released', 'the key of the last grant, an older run')
+  assert.equal((await g.release('b', a2.runId)).status, 'not_running', 'the run id of the last grant, another key')
+  // An acquire refused halfway (a key over maxKeyBytes) leaves the last grant as it was, or none.
+  await assert.rejects(g.acquire('x'.repeat(2000)), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  assert.equal((await g.release('a', a2.runId)).status, 'released')
+  const conflict = await g.acquire('c', { owner: 'one' })
+  assert.equal((await g.acquire('c')).status, 'already_running')
+  assert.equal((await g.release('c', conflict.runId, 'cancelled')).status, 'released')
+})

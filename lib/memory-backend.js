@@ -34,6 +34,14 @@ class MemoryBackend {
    * (src/binding/fast.rs). Every answer passes through `#answer`, which keeps it.
    */
   #lastText = null
+  /**
+   * The key and run id of the last grant, as the native layer also keeps them:
+   * a plain release of that run is sent without its strings (guardReleaseLast).
+   * Cleared before each acquire, set once its grant is decoded, so an acquire
+   * that throws halfway leaves none rather than a stale one.
+   */
+  #grantedKey = null
+  #grantedRunId = null
 
   /** `clock()`: the caller's time in ms (tests); the store reads it before each call. */
   constructor(nativeOptions, emit, clock) {
@@ -95,6 +103,7 @@ class MemoryBackend {
   // Acquire and release, the hot pair, take the plain N-API versions (src/binding/fast.rs).
   acquire(key, owner, ttlMs, meta, fingerprint) {
     this.#before()
+    this.#grantedRunId = null
     let text
     try {
       // Options not given are not passed: the native side then checks no types for them.
@@ -106,7 +115,12 @@ class MemoryBackend {
       throw fromNative(err)
     }
     // A grant's owner is not sent back: it is the one named, or the default.
-    return this.#answer(key, undefined, owner ?? this.defaultOwner, text)
+    const answer = this.#answer(key, undefined, owner ?? this.defaultOwner, text)
+    if (answer.status === 'acquired') {
+      this.#grantedKey = key
+      this.#grantedRunId = answer.runId
+    }
+    return answer
   }
 
   release(key, runId, statusIndex, error, result) {
@@ -114,9 +128,11 @@ class MemoryBackend {
     let text
     try {
       text =
-        error === undefined && result === undefined
-          ? native.guardReleaseFast(this.#handle, key, runId, statusIndex)
-          : native.guardReleaseFast(this.#handle, key, runId, statusIndex, error, result)
+        error !== undefined || result !== undefined
+          ? native.guardReleaseFast(this.#handle, key, runId, statusIndex, error, result)
+          : runId === this.#grantedRunId && key === this.#grantedKey
+            ? native.guardReleaseLast(this.#handle, statusIndex)
+            : native.guardReleaseFast(this.#handle, key, runId, statusIndex)
     } catch (err) {
       throw fromNative(err)
     }

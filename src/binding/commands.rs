@@ -72,9 +72,7 @@ pub fn release(
     result: Option<String>,
 ) -> Result<Command> {
     let run_id = run_id(&run_id_text)?;
-    let status = *ReleaseStatus::ALL
-        .get(status as usize)
-        .ok_or_else(|| invalid(format!("unknown release status index {status}")))?;
+    let status = release_status(status)?;
     if let Some(r) = &result {
         if status != ReleaseStatus::Succeeded {
             return Err(invalid(format!(
@@ -97,6 +95,23 @@ pub fn release(
         status,
         error,
         result,
+    }))
+}
+
+fn release_status(index: u32) -> Result<ReleaseStatus> {
+    ReleaseStatus::ALL
+        .get(index as usize)
+        .copied()
+        .ok_or_else(|| invalid(format!("unknown release status index {index}")))
+}
+
+/// A release of `run_id` (already parsed) with no error or result.
+pub fn plain_release(run_id: RunId, status: u32) -> Result<Command> {
+    Ok(Command::Release(Release {
+        run_id,
+        status: release_status(status)?,
+        error: None,
+        result: None,
     }))
 }
 

@@ -22,7 +22,8 @@ use super::memory::Text;
 #[napi(module_exports)]
 pub fn fast_calls(exports: Object, env: Env) -> napi::Result<()> {
     define(&env, &exports, c"guardAcquireFast", acquire)?;
-    define(&env, &exports, c"guardReleaseFast", release)
+    define(&env, &exports, c"guardReleaseFast", release)?;
+    define(&env, &exports, c"guardReleaseLast", release_last)
 }
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
@@ -73,11 +74,7 @@ unsafe extern "C" fn acquire(env: sys::napi_env, info: sys::napi_callback_info) 
 unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     on_guard(env, info, |g, key, a| {
         let run_id = string(env, a[2], "runId")?;
-        let mut status = 0u32;
-        // SAFETY: a value of this call; a non-number is refused by the status.
-        if unsafe { sys::napi_get_value_uint32(env, a[3], &mut status) } != sys::Status::napi_ok {
-            return Err(invalid("status must be a release status index"));
-        }
+        let status = status_index(env, a[3])?;
         let cmd = commands::release(
             g.settings(),
             run_id,
@@ -87,6 +84,36 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
         )?;
         g.command_or_same(&key, cmd, |t| text_value(env, t))
     })
+}
+
+/// `guardReleaseLast(handle, status)`: a plain release of the last run granted
+/// (`Memory::release_last`), for a caller that knows it releases that run.
+unsafe extern "C" fn release_last(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: `info` is the current call's.
+    let a = unsafe { args::<2>(env, info) };
+    let r = guarded(|| {
+        let g = handle::guard_at(env, a[0])?;
+        let status = status_index(env, a[1])?;
+        g.release_last(status, |t| text_value(env, t))
+    });
+    r.unwrap_or_else(|e| {
+        throw(env, &e);
+        null_mut()
+    })
+}
+
+fn status_index(env: sys::napi_env, v: sys::napi_value) -> Result<u32> {
+    let mut status = 0u32;
+    // SAFETY: a value of this call; a non-number (or none) is refused by the status.
+    if v.is_null()
+        || unsafe { sys::napi_get_value_uint32(env, v, &mut status) } != sys::Status::napi_ok
+    {
+        return Err(invalid("status must be a release status index"));
+    }
+    Ok(status)
 }
 
 /// A call `(handle, key, …)` of up to six arguments: `f` with the guard, the key and

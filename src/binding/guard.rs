@@ -128,6 +128,12 @@ impl Guard {
         }
     }
 
+    /// See `Memory::release_last`.
+    pub(super) fn release_last<T>(&self, status: u32, f: impl FnOnce(Text<'_>) -> T) -> Result<T> {
+        self.memory("releasing the last grant")?
+            .release_last(&self.settings, status, f)
+    }
+
     pub(super) fn owner(&self, name: String) -> Owner {
         match &self.store {
             Store::Memory(m) => m.owner(name),

@@ -11,7 +11,7 @@ use super::errors::{closed, invalid, store_error, Result};
 use super::options::Settings;
 use super::replies::EventOut;
 use crate::answer;
-use crate::engine::{events_of, Command, Event, Metrics, Owner};
+use crate::engine::{events_of, AcquireReply, Command, Event, Metrics, Owner, Reply, RunId};
 use crate::store::{Executed, InspectFilter, MemoryInspect, MemoryStore};
 
 pub struct Memory {
@@ -39,6 +39,9 @@ struct JsThreadState {
     text: String,
     last: String,
     last_sent: bool,
+    /// The key and run of the last grant JS was told of (see `release_last`).
+    granted_key: String,
+    granted_run: Option<RunId>,
 }
 
 /// An answer's strings as they cross to JS (see `answer_with`).
@@ -75,6 +78,8 @@ impl Memory {
                 text: String::new(),
                 last: String::new(),
                 last_sent: false,
+                granted_key: String::new(),
+                granted_run: None,
             }),
         })
     }
@@ -144,6 +149,11 @@ impl Memory {
         let mut guard = self.local.borrow_mut();
         let local = &mut *guard;
         local.metrics.record(&done.reply);
+        if let Reply::Acquire(AcquireReply::Acquired { run, .. }) = &done.reply {
+            local.granted_key.clear();
+            local.granted_key.push_str(key);
+            local.granted_run = Some(run.run_id.clone());
+        }
         // SAFETY: the array is the facade's private scratch space, read by the
         // facade on this same thread right after this call returns.
         let out = unsafe { local.out.as_mut() };
@@ -161,6 +171,32 @@ impl Memory {
             local.text = String::new();
         }
         Ok(f(Text::New(&local.last)))
+    }
+
+    /// A plain release of the last run this guard granted, the one JS was last
+    /// told of: what `release(key, runId, status)` with that grant's key and run
+    /// id does, without reading them from JS again. A sequential caller releases
+    /// the run it just acquired; reading and parsing its two strings was ~10% of
+    /// an acquire+release pair.
+    pub fn release_last<T>(
+        &self,
+        settings: &Settings,
+        status: u32,
+        f: impl FnOnce(Text<'_>) -> T,
+    ) -> Result<T> {
+        let (key, run) = {
+            let mut local = self.local.borrow_mut();
+            let run = local
+                .granted_run
+                .clone()
+                .ok_or_else(|| invalid("no run was granted to release"))?;
+            (std::mem::take(&mut local.granted_key), run)
+        };
+        let answered = commands::plain_release(run, status)
+            .and_then(|cmd| self.answer_with(settings, &key, cmd, true, f));
+        // A release grants nothing, so the last grant is still this one.
+        self.local.borrow_mut().granted_key = key;
+        answered
     }
 
     pub fn begin_inspect(&self, filter: InspectFilter) -> Result<MemoryInspect> {

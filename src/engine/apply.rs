@@ -87,7 +87,7 @@ fn acquire(rec: &mut Record, cmd: Acquire, ctx: &mut Context) -> (AcquireReply, 
                 let stale = RunInfo::from(run);
                 rec.remember(stale.run_id.clone(), now, EndedHow::Healed);
                 let attempt = stale.attempt + 1;
-                (grant(rec, cmd, attempt, Some(stale), ctx), true)
+                (grant(rec, cmd, attempt, Some(Box::new(stale)), ctx), true)
             }
             OnStale::Fail => {
                 let f = fail_stale(rec, now);
@@ -116,7 +116,7 @@ fn grant(
     rec: &mut Record,
     cmd: Acquire,
     attempt: u32,
-    healed_from: Option<RunInfo>,
+    healed_from: Option<Box<RunInfo>>,
     ctx: &mut Context,
 ) -> AcquireReply {
     let ttl_ms = cmd.ttl_ms.unwrap_or(ctx.policy.default_ttl_ms);

@@ -30,7 +30,9 @@ impl From<&Run> for RunInfo {
 pub enum AcquireReply {
     Acquired {
         run: RunInfo,
-        healed_from: Option<RunInfo>,
+        /// Boxed: a heal is rare, and an unboxed one doubled the size of every
+        /// reply, which the memory store moves several times per call.
+        healed_from: Option<Box<RunInfo>>,
     },
     AlreadyRunning(RunInfo),
     AwaitingApproval {

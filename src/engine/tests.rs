@@ -374,7 +374,7 @@ fn stale_run_is_healed_by_next_acquire() {
     assert_eq!(h.state(), Some(GuardState::Stale));
     match h.acquire(500) {
         AcquireReply::Acquired { run, healed_from } => {
-            assert_eq!(healed_from.as_ref(), Some(&old));
+            assert_eq!(healed_from.as_deref(), Some(&old));
             assert_eq!(run.attempt, 2);
             assert!(run.fencing_token > old.fencing_token);
         }

@@ -144,7 +144,9 @@ fn heartbeat(run_id: &RunId) -> Command {
 
 fn granted(reply: Reply) -> (RunInfo, Option<RunInfo>) {
     match reply {
-        Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => (run, healed_from),
+        Reply::Acquire(AcquireReply::Acquired { run, healed_from }) => {
+            (run, healed_from.map(|h| *h))
+        }
         r => panic!("not granted: {r:?}"),
     }
 }
