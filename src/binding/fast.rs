@@ -94,14 +94,10 @@ unsafe extern "C" fn release_last(
 ) -> sys::napi_value {
     // SAFETY: `info` is the current call's.
     let a = unsafe { args::<2>(env, info) };
-    let r = guarded(|| {
+    answered(env, || {
         let g = handle::guard_at(env, a[0])?;
         let status = status_index(env, a[1])?;
         g.release_last(status, |t| text_value(env, t))
-    });
-    r.unwrap_or_else(|e| {
-        throw(env, &e);
-        null_mut()
     })
 }
 
@@ -125,12 +121,16 @@ fn on_guard(
 ) -> sys::napi_value {
     // SAFETY: `info` is the current call's.
     let a = unsafe { args::<6>(env, info) };
-    let r = guarded(|| {
+    answered(env, || {
         let g = handle::guard_at(env, a[0])?;
         let key = string(env, a[1], "key")?;
         f(g, key, a)
-    });
-    r.unwrap_or_else(|e| {
+    })
+}
+
+/// `f`'s answer, or its error (or a panic) thrown with its code.
+fn answered(env: sys::napi_env, f: impl FnOnce() -> Result<sys::napi_value>) -> sys::napi_value {
+    guarded(f).unwrap_or_else(|e| {
         throw(env, &e);
         null_mut()
     })
