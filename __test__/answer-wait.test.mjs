@@ -58,3 +58,9 @@ test('it turns for a bounded time after the last call or answer, then lets the l
   }
   assert.ok(performance.now() - start >= TURN_MS, 'turned for its bound first')
 })
+
+test('an answer that leaves none due does not start a turn', () => {
+  const wait = new AnswerWait(() => 0, WIDE_MS)
+  wait.poke()
+  assert.ok(!turning(), 'the last answer came: nothing to turn for')
+})

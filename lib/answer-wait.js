@@ -43,8 +43,9 @@ class AnswerWait {
   /** A call was sent or answered: turn for `turnMs` more while an answer is due. */
   poke() {
     this.#since = performance.now()
-    // With only a fake immediate, the loop sleeps as it would anyway.
-    if (this.#turning || immediate === null) return
+    // With only a fake immediate, the loop sleeps as it would anyway; with no
+    // answer due (the last one just came) there is nothing to turn for.
+    if (this.#turning || immediate === null || this.#due() === 0) return
     this.#turning = true
     immediate(this.#turn)
   }

@@ -176,7 +176,7 @@ impl Memory {
     /// A plain release of the last run this guard granted, the one JS was last
     /// told of: what `release(key, runId, status)` with that grant's key and run
     /// id does, without reading them from JS again. A sequential caller releases
-    /// the run it just acquired; reading and parsing its two strings was ~10% of
+    /// the run it just acquired; reading and parsing its two strings was ~7% of
     /// an acquire+release pair.
     pub fn release_last<T>(
         &self,
