@@ -165,3 +165,46 @@ test('redis: the CLI works against Redis as against SQLite', opts, async () => {
   assert.equal(cli('approve', 'job', '--by', 'ops').status, 1)
   assert.deepEqual(JSON.parse(cli('stats', '--json').stdout), { running: 0, stale: 0, failed: 0, approved: 1 })
 })
+
+test('redis: calls in flight together share script calls, and each key gets its own answer', opts, async () => {
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).stdout.trim()
+  const scriptCalls = () => {
+    const stats = cli('INFO', 'commandstats')
+    const calls = (name) => Number(stats.match(new RegExp(`cmdstat_${name}:calls=(\\d+)`))?.[1] ?? 0)
+    return calls('evalsha') + calls('eval')
+  }
+  const g = await TaskGuard.open({ store: server.url, namespace: 'batched' })
+  const other = await TaskGuard.open({ store: server.url, namespace: 'batched' })
+  // The server's clock, and both scripts loaded, once.
+  await g.release('warm-up', (await g.acquire('warm-up')).runId)
+  await other.acquire('warm-up-other')
+  // A key this guard has never seen is computed as absent: one script call, not a read first.
+  let before = scriptCalls()
+  assert.equal((await g.acquire('new-key')).status, 'acquired')
+  assert.equal(scriptCalls() - before, 1, 'a new key costs one script call')
+
+  // Every third key is held by another guard (another connection), unknown to g.
+  const keys = Array.from({ length: 96 }, (_, i) => `k${i}`)
+  const held = new Map()
+  for (const k of keys.filter((_, i) => i % 3 === 0)) held.set(k, (await other.acquire(k)).runId)
+  before = scriptCalls()
+  const answers = await Promise.all(keys.map((k) => g.acquire(k)))
+  const calls = scriptCalls() - before
+  keys.forEach((k, i) => {
+    if (held.has(k)) {
+      assert.equal(answers[i].status, 'already_running', k)
+      assert.equal(answers[i].runId, held.get(k), k)
+    } else {
+      assert.equal(answers[i].status, 'acquired', k)
+    }
+  })
+  // 96 calls, 32 of which must compute again from what the server returned.
+  assert.ok(calls < 96, `${calls} script calls for 96 calls`)
+  // And released together, each only by its own run.
+  const released = await Promise.all(keys.map((k, i) => g.release(k, held.has(k) ? 'f0000000-0000-7000-8000-000000000000' : answers[i].runId)))
+  keys.forEach((k, i) => assert.equal(released[i].status, held.has(k) ? 'not_owner' : 'released', k))
+  const view = await other.inspect({ limit: 1000 })
+  assert.deepEqual(view.guards.map((x) => x.key).sort(), [...held.keys(), 'new-key', 'warm-up-other'].sort())
+  await g.close()
+  await other.close()
+})

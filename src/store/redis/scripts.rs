@@ -14,31 +14,41 @@ static READ: LazyLock<Script> = LazyLock::new(|| {
     )
 });
 
-/// The engine's answer, checked and written in one round trip: applies only if
-/// the key still holds what the answer was computed from (ARGV[1], with ARGV[2]
-/// '0' for absent) and the `now` it was computed at (ARGV[3]) is the server's
-/// clock, at most ARGV[7] (WINDOW_MS) ms behind and never ahead. Then writes ARGV[4] if
-/// ARGV[5] is '1', with a PX expiry of ARGV[6] ms ('0': none). Answers
-/// {1, TIME...}, or {0, current record, exists, TIME...} to compute again from.
+/// Engine answers for several keys, each checked and written as one was alone:
+/// for entry i (KEYS[i], ARGV[2+6(i-1)..]): applies only if the key still holds
+/// what the answer was computed from (the text, with the flag after it '0' for
+/// absent) and the `now` it was computed at is the server's clock, at most
+/// ARGV[1] (WINDOW_MS) ms behind and never ahead. Then writes the new text if
+/// its flag is '1', with a PX expiry in ms ('0': none). Answers TIME's two
+/// fields, then per entry {1} or {0, current record, exists} to compute again
+/// from. One call for many keys because a script call costs the server several
+/// times the reads and writes inside it (see the README's performance section).
 static CHECK_AND_SET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "local t = redis.call('TIME')
          local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-         local cur = redis.call('GET', KEYS[1])
-         local claimed = tonumber(ARGV[3])
-         local same
-         if ARGV[2] == '0' then same = (cur == false) else same = (cur == ARGV[1]) end
-         if (not same) or claimed > now or claimed < now - tonumber(ARGV[7]) then
-           return {0, cur or '', cur and 1 or 0, t[1], t[2]}
-         end
-         if ARGV[5] == '1' then
-           if ARGV[6] == '0' then
-             redis.call('SET', KEYS[1], ARGV[4])
+         local oldest = now - tonumber(ARGV[1])
+         local out = {t[1], t[2]}
+         for i = 1, #KEYS do
+           local a = 2 + (i - 1) * 6
+           local cur = redis.call('GET', KEYS[i])
+           local claimed = tonumber(ARGV[a + 2])
+           local same
+           if ARGV[a + 1] == '0' then same = (cur == false) else same = (cur == ARGV[a]) end
+           if (not same) or claimed > now or claimed < oldest then
+             out[#out + 1] = {0, cur or '', cur and 1 or 0}
            else
-             redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[6])
+             if ARGV[a + 4] == '1' then
+               if ARGV[a + 5] == '0' then
+                 redis.call('SET', KEYS[i], ARGV[a + 3])
+               else
+                 redis.call('SET', KEYS[i], ARGV[a + 3], 'PX', ARGV[a + 5])
+               end
+             end
+             out[#out + 1] = {1}
            end
          end
-         return {1, '', 0, t[1], t[2]}",
+         return out",
     )
 });
 
@@ -52,31 +62,63 @@ pub enum Checked {
     Changed(Option<String>, i64),
 }
 
+/// One key's answer to check and write: computed from `expected` (None: the
+/// key was absent) at `claimed_now`; `write` is the new text and its expiry in
+/// ms (0: none), None for an answer that changes nothing.
+pub struct Cas {
+    pub key: String,
+    pub expected: Option<String>,
+    pub claimed_now: i64,
+    pub write: Option<(String, u64)>,
+}
+
+/// Checks and writes `entries` in one script call; one `Checked` per entry, in order.
 pub async fn check_and_set(
     conn: &mut ConnectionManager,
-    key: &str,
-    expected: Option<&str>,
-    claimed_now: i64,
-    write: Option<(&str, u64)>,
-) -> redis::RedisResult<Checked> {
-    let (new, expire_ms) = write.unwrap_or(("", 0));
-    let (ok, text, exists, secs, micros): (i64, String, i64, i64, i64) = CHECK_AND_SET
-        .key(key)
-        .arg(expected.unwrap_or(""))
-        .arg(if expected.is_some() { "1" } else { "0" })
-        .arg(claimed_now)
-        .arg(new)
-        .arg(if write.is_some() { "1" } else { "0" })
-        .arg(expire_ms)
-        .arg(WINDOW_MS)
-        .invoke_async(conn)
-        .await?;
+    entries: &[Cas],
+) -> redis::RedisResult<Vec<Checked>> {
+    let mut call = CHECK_AND_SET.prepare_invoke();
+    call.arg(WINDOW_MS);
+    for e in entries {
+        let (new, expire_ms) = e
+            .write
+            .as_ref()
+            .map_or(("", 0), |(t, ms)| (t.as_str(), *ms));
+        call.key(&e.key)
+            .arg(e.expected.as_deref().unwrap_or(""))
+            .arg(if e.expected.is_some() { "1" } else { "0" })
+            .arg(e.claimed_now)
+            .arg(new)
+            .arg(if e.write.is_some() { "1" } else { "0" })
+            .arg(expire_ms);
+    }
+    let reply: Vec<redis::Value> = call.invoke_async(conn).await?;
+    let malformed = || {
+        redis::RedisError::from((
+            redis::ErrorKind::UnexpectedReturnType,
+            "unexpected reply to the check-and-set script",
+        ))
+    };
+    if reply.len() != entries.len() + 2 {
+        return Err(malformed());
+    }
+    let mut reply = reply.into_iter();
+    let secs: i64 = redis::from_redis_value(reply.next().ok_or_else(malformed)?)?;
+    let micros: i64 = redis::from_redis_value(reply.next().ok_or_else(malformed)?)?;
     let now = ms(secs, micros);
-    Ok(if ok == 1 {
-        Checked::Answer(now)
-    } else {
-        Checked::Changed((exists == 1).then_some(text), now)
-    })
+    reply
+        .map(|entry| {
+            let fields: Vec<redis::Value> = redis::from_redis_value(entry)?;
+            let mut fields = fields.into_iter();
+            let ok: i64 = redis::from_redis_value(fields.next().ok_or_else(malformed)?)?;
+            if ok == 1 {
+                return Ok(Checked::Answer(now));
+            }
+            let text: String = redis::from_redis_value(fields.next().ok_or_else(malformed)?)?;
+            let exists: i64 = redis::from_redis_value(fields.next().ok_or_else(malformed)?)?;
+            Ok(Checked::Changed((exists == 1).then_some(text), now))
+        })
+        .collect()
 }
 
 fn ms(secs: i64, micros: i64) -> i64 {

@@ -1,0 +1,70 @@
+//! Check-and-sets of concurrent commands, sent together: those waiting when the
+//! batch task runs go out as one script call, and a new batch does not wait for
+//! the previous one to be answered (the connection pipelines them). A script
+//! call costs the server several times the reads and writes inside it, so with
+//! many commands in flight this is what lets the server keep up; alone, a
+//! command is a batch of one and waits for nothing.
+
+use redis::aio::ConnectionManager;
+use tokio::sync::{mpsc, oneshot};
+
+use super::scripts::{self, Cas, Checked};
+use crate::store::StoreError;
+
+/// At most this many keys in one script call. Past ~16 the server's saving is
+/// small (~3.5 µs a key at 16 or 64, against ~9 µs a call alone) while larger
+/// batches make the JS thread, this thread and the server take turns on one
+/// convoy of calls: 64 in flight ran at ~45k pairs/s with 128, ~52k with 16.
+const MAX_BATCH: usize = 16;
+
+type Reply = oneshot::Sender<Result<Checked, StoreError>>;
+
+#[derive(Clone)]
+pub struct Batcher {
+    tx: mpsc::UnboundedSender<(Cas, Reply)>,
+}
+
+impl Batcher {
+    /// Starts the batch task on the current tokio runtime; it ends when the
+    /// last `Batcher` is dropped.
+    pub fn start(conn: ConnectionManager) -> Batcher {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(Cas, Reply)>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(more) => batch.push(more),
+                        Err(_) => break,
+                    }
+                }
+                tokio::spawn(send(conn.clone(), batch));
+            }
+        });
+        Batcher { tx }
+    }
+
+    pub async fn check_and_set(&self, cas: Cas) -> Result<Checked, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || StoreError::Unavailable("Redis: the store is closing".into());
+        self.tx.send((cas, reply)).map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+async fn send(mut conn: ConnectionManager, batch: Vec<(Cas, Reply)>) {
+    let (entries, replies): (Vec<Cas>, Vec<Reply>) = batch.into_iter().unzip();
+    match scripts::check_and_set(&mut conn, &entries).await {
+        Ok(checked) => {
+            for (reply, c) in replies.into_iter().zip(checked) {
+                let _ = reply.send(Ok(c));
+            }
+        }
+        Err(e) => {
+            let err = super::unavailable(e);
+            for reply in replies {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+    }
+}
