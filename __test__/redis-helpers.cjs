@@ -60,12 +60,25 @@ function makeCertificates(dir = fs.mkdtempSync(path.join(os.tmpdir(), 'task-guar
   }
 }
 
+/** Makes a cluster-mode server a one-node cluster: it takes every slot; the state turns ok once it has checked itself. */
+async function serveEverySlot(port) {
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim()
+  if (cli('CLUSTER', 'ADDSLOTSRANGE', '0', '16383') !== 'OK') throw new Error('CLUSTER ADDSLOTSRANGE failed')
+  // The node turns its state ok on its own cron (about 100 ms); there is no event to wait on.
+  for (let i = 0; i < 100; i++) {
+    if (cli('CLUSTER', 'INFO').includes('cluster_state:ok')) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('the one-node cluster never turned ok')
+}
+
 /**
- * A running redis-server; `aof` turns on appendonly with appendfsync always.
+ * A running redis-server; `aof` turns on appendonly with appendfsync always;
+ * `cluster` runs it in cluster mode as a one-node cluster serving every slot.
  * `tls` (certificates from makeCertificates) serves TLS only on the port, with
  * `clientCerts` required when asked; its url is then `rediss://`.
  */
-async function startRedis({ aof = false, port, dir, tls, clientCerts = false } = {}) {
+async function startRedis({ aof = false, port, dir, tls, clientCerts = false, cluster = false } = {}) {
   port ??= await freePort()
   dir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'task-guard-redis-'))
   const listen = tls
@@ -75,6 +88,7 @@ async function startRedis({ aof = false, port, dir, tls, clientCerts = false } =
   const args = [...listen, '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes']
   args.push('--appendonly', aof ? 'yes' : 'no')
   if (aof) args.push('--appendfsync', 'always')
+  if (cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'))
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)))
   await new Promise((resolve, reject) => {
@@ -85,6 +99,7 @@ async function startRedis({ aof = false, port, dir, tls, clientCerts = false } =
     })
     child.on('exit', () => reject(new Error(`redis-server exited: ${out}`)))
   })
+  if (cluster) await serveEverySlot(port)
   return {
     port,
     dir,

@@ -208,3 +208,20 @@ test('redis: calls in flight together share script calls, and each key gets its 
   await g.close()
   await other.close()
 })
+
+test('redis: a server in cluster mode gets one key per script call (a script may not span hash slots)', opts, async () => {
+  const clustered = await redis.startRedis({ cluster: true })
+  try {
+    const g = await TaskGuard.open({ store: clustered.url, namespace: 'c' })
+    const keys = Array.from({ length: 48 }, (_, i) => `k${i}`)
+    const first = await Promise.all(keys.map((k) => g.acquire(k)))
+    assert.deepEqual(first.map((a) => a.status), keys.map(() => 'acquired'))
+    const again = await Promise.all(keys.map((k) => g.acquire(k)))
+    assert.deepEqual(again.map((a) => a.runId), first.map((a) => a.runId), 'each key answers its own run')
+    const released = await Promise.all(keys.map((k, i) => g.release(k, first[i].runId)))
+    assert.deepEqual(released.map((r) => r.status), keys.map(() => 'released'))
+    await g.close()
+  } finally {
+    await clustered.stop()
+  }
+})

@@ -6,7 +6,7 @@
 
 const native = require('./native')
 const results = require('./results')
-const { decode, letsWaitersIn, endsARun } = require('./answers')
+const { decode, letsWaitersIn, endsARun, SLOTS } = require('./answers')
 const { codedError, fromNative } = require('./errors')
 const { AnswerWait } = require('./answer-wait')
 
@@ -75,8 +75,11 @@ class DurableBackend {
     }
   }
 
+  /** `batch.numbers` holds each completion's numbers, SLOTS of them at SLOTS × its index. */
   #complete(batch) {
-    for (const c of batch) {
+    const { completions, numbers } = batch
+    for (let i = 0; i < completions.length; i++) {
+      const c = completions[i]
       const p = this.#pending.get(c.id)
       if (p === undefined) continue
       this.#pending.delete(c.id)
@@ -84,8 +87,8 @@ class DurableBackend {
         p.reject(codedError(c.errorCode, c.errorMessage))
         continue
       }
-      if (c.events.length > 0) this.#emit(p.quiet ? c.events.filter((e) => e.type !== 'conflict') : c.events)
-      p.resolve(p.build(c))
+      if (c.events !== undefined) this.#emit(p.quiet ? c.events.filter((e) => e.type !== 'conflict') : c.events)
+      p.resolve(p.build(c, numbers.subarray(i * SLOTS, (i + 1) * SLOTS)))
     }
     this.#hold()
     this.#wait.poke()
@@ -108,37 +111,39 @@ class DurableBackend {
     })
   }
 
-  setEventsEnabled() {}
+  setEventsEnabled(on) {
+    native.guardSetEventsEnabled(this.#handle, on)
+  }
 
   acquire(key, owner, ttlMs, meta, fingerprint, quiet) {
-    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.guardAcquire(this.#handle, id, key, owner, ttlMs, meta, fingerprint), quiet)
+    return this.#submit((c, numbers) => this.#answer(key, undefined, c, numbers), (id) => native.guardAcquire(this.#handle, id, key, owner, ttlMs, meta, fingerprint), quiet)
   }
 
   release(key, runId, statusIndex, error, result) {
-    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.guardRelease(this.#handle, id, key, runId, statusIndex, error, result))
+    return this.#submit((c, numbers) => this.#answer(key, runId, c, numbers), (id) => native.guardRelease(this.#handle, id, key, runId, statusIndex, error, result))
   }
 
   outcome(key, runId) {
-    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.guardOutcome(this.#handle, id, key, runId))
+    return this.#submit((c, numbers) => this.#answer(key, runId, c, numbers), (id) => native.guardOutcome(this.#handle, id, key, runId))
   }
 
   heartbeat(key, runId, ttlMs) {
-    return this.#submit((c) => this.#answer(key, runId, c), (id) => native.guardHeartbeat(this.#handle, id, key, runId, ttlMs))
+    return this.#submit((c, numbers) => this.#answer(key, runId, c, numbers), (id) => native.guardHeartbeat(this.#handle, id, key, runId, ttlMs))
   }
 
   approveRetry(key, approvedBy, reason) {
-    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.guardApproveRetry(this.#handle, id, key, approvedBy, reason))
+    return this.#submit((c, numbers) => this.#answer(key, undefined, c, numbers), (id) => native.guardApproveRetry(this.#handle, id, key, approvedBy, reason))
   }
 
   forceRelease(key, by, reason) {
-    return this.#submit((c) => this.#answer(key, undefined, c), (id) => native.guardForceRelease(this.#handle, id, key, by, reason))
+    return this.#submit((c, numbers) => this.#answer(key, undefined, c, numbers), (id) => native.guardForceRelease(this.#handle, id, key, by, reason))
   }
 
   /** A completion's answer (see lib/answers.js), after letting the key's waiting acquires in if the engine says they may try now. */
-  #answer(key, runId, c) {
-    const answer = decode(key, runId, undefined, c.text ?? '', c.numbers, this.guard)
-    if (letsWaitersIn(c.numbers)) this.letWaitersIn(key)
-    if (endsARun(c.numbers)) this.runEnded(key)
+  #answer(key, runId, c, numbers) {
+    const answer = decode(key, runId, undefined, c.text ?? '', numbers, this.guard)
+    if (letsWaitersIn(numbers)) this.letWaitersIn(key)
+    if (endsARun(numbers)) this.runEnded(key)
     return answer
   }
 

@@ -2,17 +2,18 @@
 //! at once; the store's thread answers each batch through one threadsafe
 //! function call, so the JS thread wakes once per commit, not once per call.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::{Float64Array, Function};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 
 use super::commands;
 use super::errors::{closed, store_error, Code, Result};
 use super::options::{Settings, StoreUrl};
-use super::replies::{inspect_out, CompletionOut, EventOut};
+use super::replies::{inspect_out, BatchOut, CompletionOut, EventOut};
 use crate::answer;
 use crate::engine::{events_of, Command, Metrics};
 use crate::store::job::{Answer, Completion, Job, JobKind};
@@ -20,8 +21,7 @@ use crate::store::redis::RedisOptions;
 use crate::store::sqlite::SqliteOptions;
 use crate::store::{RedisStore, SqliteStore, StoreError};
 
-type AnswerCallback =
-    ThreadsafeFunction<Vec<Completion>, (), Vec<CompletionOut>, Status, false, true>;
+type AnswerCallback = ThreadsafeFunction<Vec<Completion>, (), BatchOut, Status, false, true>;
 
 /// The stores whose work runs off the JS thread.
 enum DurableStore {
@@ -45,15 +45,14 @@ pub struct Durable {
     /// Shared with the store's thread, which calls it; the JS thread refs and
     /// unrefs it, and lets go of it (`dispose`) once the store's thread has exited.
     on_done: Arc<Mutex<Option<AnswerCallback>>>,
+    /// Whether answers carry their events: only while the guard has listeners.
+    events: Arc<AtomicBool>,
 }
 
 impl Durable {
     /// Starts the store's thread; `on_done(completions)` receives every answer:
     /// id 0 the open itself, id 2^32-1 the store's thread having closed the file.
-    pub fn open(
-        settings: &Settings,
-        on_done: Function<'_, Vec<CompletionOut>, ()>,
-    ) -> Result<Self> {
+    pub fn open(settings: &Settings, on_done: Function<'_, BatchOut, ()>) -> Result<Self> {
         let namespace_len = commands::inspect_filter(settings, None, None, None, None, false)?
             .namespace_prefix
             .len();
@@ -61,11 +60,16 @@ impl Durable {
         // (`durableRef`) while answers are outstanding.
         let metrics = Arc::new(Mutex::new(Metrics::default()));
         let counted = metrics.clone();
+        let events = Arc::new(AtomicBool::new(false));
+        let with_events = events.clone();
         let tsfn: AnswerCallback = on_done
             .build_threadsafe_function::<Vec<Completion>>()
             .weak::<true>()
             .callee_handled::<false>()
-            .build_callback(move |ctx| Ok(convert_guarded(ctx.value, namespace_len, &counted)))
+            .build_callback(move |ctx| {
+                let events = with_events.load(Ordering::Relaxed);
+                Ok(convert_guarded(ctx.value, namespace_len, &counted, events))
+            })
             .map_err(|e| napi::Error::new(Code::StoreUnavailable, e.reason.clone()))?;
         let on_done = Arc::new(Mutex::new(Some(tsfn)));
         let deliver_to = on_done.clone();
@@ -112,6 +116,7 @@ impl Durable {
             metrics,
             store: Mutex::new(Some(store)),
             on_done,
+            events,
         })
     }
 }
@@ -122,15 +127,16 @@ fn convert_guarded(
     batch: Vec<Completion>,
     namespace_len: usize,
     metrics: &Mutex<Metrics>,
-) -> Vec<CompletionOut> {
+    events: bool,
+) -> BatchOut {
     let ids: Vec<u32> = batch.iter().map(|(id, _)| *id).collect();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        convert(batch, namespace_len, metrics)
+        convert(batch, namespace_len, metrics, events)
     }))
     .unwrap_or_else(|payload| {
         let err = StoreError::from_panic(payload.as_ref());
         let batch = ids.into_iter().map(|id| (id, Err(err.clone()))).collect();
-        convert(batch, namespace_len, metrics)
+        convert(batch, namespace_len, metrics, events)
     })
 }
 
@@ -138,19 +144,21 @@ fn convert(
     batch: Vec<Completion>,
     namespace_len: usize,
     metrics: &Mutex<Metrics>,
-) -> Vec<CompletionOut> {
+    with_events: bool,
+) -> BatchOut {
     let none = |id| CompletionOut {
         id,
         text: None,
-        numbers: None,
         inspection: None,
         error_code: None,
         error_message: None,
-        events: Vec::new(),
+        events: None,
     };
-    batch
+    let mut numbers = vec![0.0; batch.len() * answer::SLOTS];
+    let completions = batch
         .into_iter()
-        .map(|(id, result)| match result {
+        .zip(numbers.chunks_exact_mut(answer::SLOTS))
+        .map(|((id, result), numbers)| match result {
             Ok(Answer::Opened | Answer::Closed) => none(id),
             Ok(Answer::Executed { executed, key }) => {
                 let key = &key[namespace_len..];
@@ -158,21 +166,26 @@ fn convert(
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .record(&executed.reply);
-                let mut numbers = vec![0.0; answer::SLOTS];
                 // Answers of durable stores carry everything: the batch does not know the calls.
                 let text = answer::encode(
                     &executed.reply,
                     executed.now,
-                    &mut numbers,
+                    numbers,
                     answer::Known::default(),
                 );
+                let events = if with_events {
+                    events_of(&executed.reply)
+                } else {
+                    Vec::new()
+                };
                 CompletionOut {
                     text,
-                    numbers: Some(numbers),
-                    events: events_of(&executed.reply)
-                        .into_iter()
-                        .map(|e| EventOut::new(e, key, executed.now))
-                        .collect(),
+                    events: (!events.is_empty()).then(|| {
+                        events
+                            .into_iter()
+                            .map(|e| EventOut::new(e, key, executed.now))
+                            .collect()
+                    }),
                     ..none(id)
                 }
             }
@@ -189,7 +202,11 @@ fn convert(
                 }
             }
         })
-        .collect()
+        .collect();
+    BatchOut {
+        completions,
+        numbers: Float64Array::new(numbers),
+    }
 }
 
 impl Durable {
@@ -237,6 +254,10 @@ impl Durable {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    pub fn set_events_enabled(&self, on: bool) {
+        self.events.store(on, Ordering::Relaxed);
     }
 
     /// Stops taking jobs; those already submitted are still answered.

@@ -19,7 +19,7 @@ use super::handle;
 use super::memory::{Memory, Text};
 use super::metrics;
 use super::options::{NativeOptions, Settings, StoreUrl};
-use super::replies::{inspect_out, CompletionOut, CountsOut, EventOut, InspectOut};
+use super::replies::{inspect_out, BatchOut, CountsOut, EventOut, InspectOut};
 use crate::engine::{Command, Counts, Owner};
 use crate::store::job::JobKind;
 use crate::store::MemoryInspect;
@@ -48,7 +48,7 @@ pub fn guard_open(
     env: Env,
     options: NativeOptions,
     out: Option<Float64Array>,
-    on_done: Option<Function<'_, Vec<CompletionOut>, ()>>,
+    on_done: Option<Function<'_, BatchOut, ()>>,
 ) -> Result<Handle<'static>> {
     guarded(|| {
         let settings = Settings::from_options(options)?;
@@ -329,12 +329,16 @@ pub fn guard_inspect_result(job: &External<InspectJob>) -> Result<InspectOut> {
     })
 }
 
-/// Memory store: record events for the facade (a durable store's arrive with its completions).
+/// Whether the guard's answers come with their events (while it has listeners): the
+/// memory store records them for the facade, a durable store's arrive with its completions.
 #[napi]
 pub fn guard_set_events_enabled(h: Handle<'_>, on: bool) -> Result<()> {
     guarded(|| {
         let g = handle::guard_of(&h)?;
-        g.memory("guardSetEventsEnabled")?.set_events_enabled(on);
+        match &g.store {
+            Store::Memory(m) => m.set_events_enabled(on),
+            Store::Durable(d) => d.set_events_enabled(on),
+        }
         Ok(())
     })
 }

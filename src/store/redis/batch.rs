@@ -11,7 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 use super::scripts::{self, Cas, Checked};
 use crate::store::StoreError;
 
-/// At most this many keys in one script call. Past ~16 the server's saving is
+/// At most this many keys in one script call (on a server in cluster mode, one:
+/// a script may name keys of one hash slot only, and each guard has a slot of its own). Past ~16 the server's saving is
 /// small (~3.5 µs a key at 16 or 64, against ~9 µs a call alone) while larger
 /// batches make the JS thread, this thread and the server take turns on one
 /// convoy of calls: 64 in flight ran at ~45k pairs/s with 128, ~52k with 16.
@@ -26,13 +27,14 @@ pub struct Batcher {
 
 impl Batcher {
     /// Starts the batch task on the current tokio runtime; it ends when the
-    /// last `Batcher` is dropped.
-    pub fn start(conn: ConnectionManager) -> Batcher {
+    /// last `Batcher` is dropped. `cluster`: the server runs in cluster mode.
+    pub fn start(conn: ConnectionManager, cluster: bool) -> Batcher {
+        let max = if cluster { 1 } else { MAX_BATCH };
         let (tx, mut rx) = mpsc::unbounded_channel::<(Cas, Reply)>();
         tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
                 let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
+                while batch.len() < max {
                     match rx.try_recv() {
                         Ok(more) => batch.push(more),
                         Err(_) => break,
@@ -67,4 +69,15 @@ async fn send(mut conn: ConnectionManager, batch: Vec<(Cas, Reply)>) {
             }
         }
     }
+}
+
+/// Whether the server runs in cluster mode, where a script naming keys of
+/// several hash slots is refused (even on one node that serves every slot).
+/// Unknown (INFO refused) counts as yes: batches of one work everywhere.
+pub async fn cluster_mode(conn: &mut ConnectionManager) -> bool {
+    let info: redis::RedisResult<String> =
+        redis::cmd("INFO").arg("cluster").query_async(conn).await;
+    info.map_or(true, |text| {
+        !text.lines().any(|l| l.trim() == "cluster_enabled:0")
+    })
 }

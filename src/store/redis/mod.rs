@@ -201,13 +201,14 @@ async fn serve(
         .set_connection_timeout(Some(options.connect_timeout))
         .set_response_timeout(Some(options.command_timeout))
         .set_number_of_retries(1);
-    let conn = match ConnectionManager::new_with_config(client, config).await {
+    let mut conn = match ConnectionManager::new_with_config(client, config).await {
         Ok(c) => c,
         Err(e) => {
             outbox.send(vec![(OPEN_ID, Err(unavailable(e)))]);
             return outbox.closed();
         }
     };
+    let batcher = Batcher::start(conn.clone(), batch::cluster_mode(&mut conn).await);
     outbox.send(vec![(OPEN_ID, Ok(Answer::Opened))]);
 
     // Answers are gathered and delivered in batches: one JS wake-up for all
@@ -229,7 +230,6 @@ async fn serve(
         })
     };
     let view = Arc::new(View::default());
-    let batcher = Batcher::start(conn.clone());
     let awake = Arc::new(Awake::default());
     let keeping_awake = tokio::spawn(awake.clone().keep());
     let mut running = tokio::task::JoinSet::new();
@@ -282,17 +282,25 @@ const WAIT_AWAKE: Duration = Duration::from_micros(100);
 const LINGER_AWAKE: Duration = Duration::from_micros(50);
 
 impl Awake {
+    // With more than one call in flight the thread never spins, so the deadline
+    // (a lock and a clock read) is kept only for the first call and the last answer.
     fn busy(&self) {
-        self.in_flight
+        let before = self
+            .in_flight
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.stay_awake(WAIT_AWAKE);
-        self.kick.notify_one();
+        if before == 0 {
+            self.stay_awake(WAIT_AWAKE);
+            self.kick.notify_one();
+        }
     }
 
     fn done(&self) {
-        self.in_flight
+        let before = self
+            .in_flight
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        self.stay_awake(LINGER_AWAKE);
+        if before == 1 {
+            self.stay_awake(LINGER_AWAKE);
+        }
     }
 
     fn stay_awake(&self, d: Duration) {

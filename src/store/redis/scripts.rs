@@ -20,8 +20,8 @@ static READ: LazyLock<Script> = LazyLock::new(|| {
 /// absent) and the `now` it was computed at is the server's clock, at most
 /// ARGV[1] (WINDOW_MS) ms behind and never ahead. Then writes the new text if
 /// its flag is '1', with a PX expiry in ms ('0': none). Answers TIME's two
-/// fields, then per entry {1} or {0, current record, exists} to compute again
-/// from. One call for many keys because a script call costs the server several
+/// fields, then per entry 1 (applied) or {current record, exists} to compute
+/// again from. One call for many keys because a script call costs the server several
 /// times the reads and writes inside it (see the README's performance section).
 static CHECK_AND_SET: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -36,7 +36,7 @@ static CHECK_AND_SET: LazyLock<Script> = LazyLock::new(|| {
            local same
            if ARGV[a + 1] == '0' then same = (cur == false) else same = (cur == ARGV[a]) end
            if (not same) or claimed > now or claimed < oldest then
-             out[#out + 1] = {0, cur or '', cur and 1 or 0}
+             out[#out + 1] = {cur or '', cur and 1 or 0}
            else
              if ARGV[a + 4] == '1' then
                if ARGV[a + 5] == '0' then
@@ -45,7 +45,7 @@ static CHECK_AND_SET: LazyLock<Script> = LazyLock::new(|| {
                  redis.call('SET', KEYS[i], ARGV[a + 3], 'PX', ARGV[a + 5])
                end
              end
-             out[#out + 1] = {1}
+             out[#out + 1] = 1
            end
          end
          return out",
@@ -108,12 +108,11 @@ pub async fn check_and_set(
     let now = ms(secs, micros);
     reply
         .map(|entry| {
-            let fields: Vec<redis::Value> = redis::from_redis_value(entry)?;
-            let mut fields = fields.into_iter();
-            let ok: i64 = redis::from_redis_value(fields.next().ok_or_else(malformed)?)?;
-            if ok == 1 {
+            if entry == redis::Value::Int(1) {
                 return Ok(Checked::Answer(now));
             }
+            let fields: Vec<redis::Value> = redis::from_redis_value(entry)?;
+            let mut fields = fields.into_iter();
             let text: String = redis::from_redis_value(fields.next().ok_or_else(malformed)?)?;
             let exists: i64 = redis::from_redis_value(fields.next().ok_or_else(malformed)?)?;
             Ok(Checked::Changed((exists == 1).then_some(text), now))
