@@ -11,9 +11,3 @@ mod contract;
 pub mod engine;
 mod fault;
 pub mod store;
-
-/// The addon's own allocations (a durable store's jobs, records and replies,
-/// allocated on one thread and freed on another) through mimalloc: glibc's
-/// malloc was a quarter of the Redis store thread's time with 64 calls in flight.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
