@@ -225,3 +225,16 @@ test('redis: a server in cluster mode gets one key per script call (a script may
     await clustered.stop()
   }
 })
+
+test('redis: a server that lost the scripts (SCRIPT FLUSH, a restart) gets them again within the call', opts, async () => {
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).stdout.trim()
+  const g = await open()
+  const a = await g.acquire('flushed')
+  assert.equal(cli('SCRIPT', 'FLUSH'), 'OK')
+  const b = await g.acquire('flushed')
+  assert.equal(b.status, 'already_running')
+  assert.equal(b.runId, a.runId)
+  assert.equal(cli('SCRIPT', 'FLUSH'), 'OK')
+  assert.equal((await g.release('flushed', a.runId)).status, 'released')
+  await g.close()
+})
