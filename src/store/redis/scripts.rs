@@ -87,7 +87,10 @@ pub async fn check_and_set(
     }
     call.arg(WINDOW_MS);
     for e in entries {
-        let (new, expire_ms) = e.write.as_ref().map_or(("", 0), |(t, ms)| (t.as_str(), *ms));
+        let (new, expire_ms) = e
+            .write
+            .as_ref()
+            .map_or(("", 0), |(t, ms)| (t.as_str(), *ms));
         call.arg(e.expected.as_deref().unwrap_or(""))
             .arg(if e.expected.is_some() { "1" } else { "0" })
             .arg(e.claimed_now)
