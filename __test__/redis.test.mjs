@@ -238,3 +238,18 @@ test('redis: a server that lost the scripts (SCRIPT FLUSH, a restart) gets them 
   assert.equal((await g.release('flushed', a.runId)).status, 'released')
   await g.close()
 })
+
+test('redis: a user the server does not let run INFO gets one key per script call (cluster mode cannot be ruled out)', opts, async () => {
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).stdout.trim()
+  assert.equal(cli('ACL', 'SETUSER', 'noinfo', 'on', '>secret', '~*', '&*', '+@all', '-info'), 'OK')
+  const scriptCalls = () => Number(cli('INFO', 'commandstats').match(/cmdstat_evalsha:calls=(\d+)/)?.[1] ?? 0)
+  const g = await TaskGuard.open({ store: `redis://noinfo:secret@127.0.0.1:${server.port}/0`, namespace: 'noinfo' })
+  await g.acquire('warm-up')
+  const keys = Array.from({ length: 48 }, (_, i) => `k${i}`)
+  const before = scriptCalls()
+  const answers = await Promise.all(keys.map((k) => g.acquire(k)))
+  assert.deepEqual(answers.map((a) => a.status), keys.map(() => 'acquired'))
+  assert.equal(scriptCalls() - before, keys.length, 'one script call a key')
+  await g.close()
+  cli('ACL', 'DELUSER', 'noinfo')
+})
