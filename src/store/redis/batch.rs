@@ -32,15 +32,9 @@ impl Batcher {
         let max = if cluster { 1 } else { MAX_BATCH };
         let (tx, mut rx) = mpsc::unbounded_channel::<(Cas, Reply)>();
         tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < max {
-                    match rx.try_recv() {
-                        Ok(more) => batch.push(more),
-                        Err(_) => break,
-                    }
-                }
-                tokio::spawn(send(conn.clone(), batch));
+            let mut batch = Vec::new();
+            while rx.recv_many(&mut batch, max).await > 0 {
+                tokio::spawn(send(conn.clone(), std::mem::take(&mut batch)));
             }
         });
         Batcher { tx }

@@ -217,15 +217,9 @@ async fn serve(
     let delivering = {
         let outbox = outbox.clone();
         tokio::spawn(async move {
-            while let Some(first) = done_rx.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < DELIVER_MAX {
-                    match done_rx.try_recv() {
-                        Ok(more) => batch.push(more),
-                        Err(_) => break,
-                    }
-                }
-                outbox.send(batch);
+            let mut batch = Vec::new();
+            while done_rx.recv_many(&mut batch, DELIVER_MAX).await > 0 {
+                outbox.send(std::mem::take(&mut batch));
             }
         })
     };
