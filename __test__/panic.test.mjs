@@ -60,6 +60,7 @@ test('memory store: a panic in the binding or the store rejects that call; the g
   assert.equal(report.again, 'already_running')
   assert.equal(report.burst.internal, 1, 'only the panicking call of a burst of 1,000 failed')
   assert.equal(report.burst.acquired, 999)
+  assert.deepEqual(report.queuedDuplicates, { outcomes: [INTERNAL], next: 'acquired' }, 'each queued duplicate of the panicking key was refused')
   assert.match(stderr, /panicked/, 'the panic is reported on stderr')
 })
 

@@ -104,6 +104,12 @@ function haveFaketime(t) {
   return false
 }
 
+/** The JSON line a child printed; a child that printed none fails the test with its stderr. */
+function childAnswer(child) {
+  assert.equal(child.status, 0, `the child ended with status ${child.status}, signal ${child.signal}: ${child.stderr}`)
+  return JSON.parse(child.stdout)
+}
+
 test('redis: clients whose host clocks disagree by hours agree on staleness (the server clock decides)', opts, async (t) => {
   if (!haveFaketime(t)) return
   const store = server.url.replace(/\/0$/, '/4')
@@ -116,7 +122,7 @@ test('redis: clients whose host clocks disagree by hours agree on staleness (the
     })`
   const at = (offset) => {
     const before = Date.now()
-    const out = JSON.parse(spawnSync('faketime', ['-f', offset, process.execPath, '-e', script, '--', offset], { encoding: 'utf8' }).stdout)
+    const out = childAnswer(spawnSync('faketime', ['-f', offset, process.execPath, '-e', script, '--', offset], { encoding: 'utf8' }))
     return { ...out, before, after: Date.now() }
   }
   const behind = at('-3h')
@@ -145,7 +151,7 @@ test('redis: a waiting acquire on a host whose clock is hours off wakes at the r
       console.log(JSON.stringify({ status: r.status, healed: r.healedFrom?.runId ?? null, ms: performance.now() - t0 }))
       await g.close()
     })`
-  const behind = JSON.parse(spawnSync('faketime', ['-f', '-3h', process.execPath, '-e', script], { encoding: 'utf8' }).stdout)
+  const behind = childAnswer(spawnSync('faketime', ['-f', '-3h', process.execPath, '-e', script], { encoding: 'utf8' }))
   assert.equal(behind.status, 'acquired')
   assert.equal(behind.healed, held.runId)
   assert.ok(behind.ms < 2_500, `woke after ${Math.round(behind.ms)} ms: a client clock 3 h behind must not delay it`)

@@ -126,6 +126,8 @@ class TaskGuard {
   /** Whether a call may run now, not queued behind others (see Scheduler); if not, `#queue` it. */
   #runsNow
   #queue
+  /** A plain acquire of a key, queued (see Scheduler.queueAcquire). */
+  #queueAcquire
   #timers
   #quiet = false
   #outcomes
@@ -151,10 +153,11 @@ class TaskGuard {
     this.#backend.runEnded = (key) => this.#outcomes.has(key) && this.#outcomes.wake(key)
     const look = (key, runId) => this.#backend.outcome(key, runId)
     if (this.#backend.sync) {
-      const scheduler = new Scheduler()
+      const scheduler = new Scheduler(this.#backend)
       this.#schedule = (work) => scheduler.run(work)
       this.#runsNow = () => scheduler.free()
       this.#queue = (work) => scheduler.queue(work)
+      this.#queueAcquire = (key, owner, ttlMs, meta, fingerprint) => scheduler.queueAcquire(key, owner, ttlMs, meta, fingerprint)
       this.#schedule.rejectAll = (e) => scheduler.rejectAll(e)
       this.#backend.later = (work) => scheduler.later(work)
       this.#waiters = new Waiters((w) => this.#retry(w), { release: (r) => this.#backend.release(r.key, r.runId, 2) })
@@ -163,6 +166,7 @@ class TaskGuard {
       this.#schedule = (work) => work()
       this.#runsNow = () => true
       this.#queue = (work) => work()
+      this.#queueAcquire = (key, owner, ttlMs, meta, fingerprint) => this.#backend.acquire(key, owner, ttlMs, meta, fingerprint)
       this.#schedule.rejectAll = () => {}
       this.#waiters = new Waiters((w) => this.#retry(w), {
         release: (r) => this.#backend.release(r.key, r.runId, 2),
@@ -225,7 +229,7 @@ class TaskGuard {
     // when it runs at once (a closure per call cost ~4% of a pair, measured).
     if (options === undefined) {
       if (this.#runsNow()) return Promise.resolve(this.#backend.acquire(key, undefined, undefined, undefined, undefined))
-      return this.#queue(() => this.#backend.acquire(key, undefined, undefined, undefined, undefined))
+      return this.#queueAcquire(key, undefined, undefined, undefined, undefined)
     }
     // Options are read now, once: a caller may change its options object after the call.
     const o = v.options('acquire options', options, ACQUIRE_OPTIONS)
@@ -236,10 +240,14 @@ class TaskGuard {
     const waitMs = v.duration('waitMs', o.waitMs, 0) ?? 0
     const signal = v.signal('signal', o.signal)
     if (signal?.aborted) throw abortError(signal)
+    // Without waitMs, as the plain call: no closure, and queued duplicates share a store call.
+    if (waitMs === 0) {
+      if (this.#runsNow()) return Promise.resolve(this.#backend.acquire(key, owner, ttlMs, meta, fingerprint))
+      return this.#queueAcquire(key, owner, ttlMs, meta, fingerprint)
+    }
     return Promise.resolve(
       this.#schedule(() => {
         const answer = this.#backend.acquire(key, owner, ttlMs, meta, fingerprint)
-        if (waitMs === 0) return answer
         const args = [owner, ttlMs, meta, fingerprint]
         return thenOrNow(answer, (r) => (r.status === 'already_running' ? this.#waiters.wait(key, args, waitMs, signal, r) : r))
       }),

@@ -23,8 +23,11 @@ class MemoryBackend {
   letWaitersIn = () => {}
   /** Called with a key when the engine says an answer ended one of its runs. */
   runEnded = () => {}
+  /** How many calls the last `acquireRepeated` answer answers. */
+  repeated = 0
   #handle
-  #out = new Float64Array(SLOTS)
+  /** An answer's numbers; the slot after them: how many calls it answers (acquireRepeated). */
+  #out = new Float64Array(SLOTS + 1)
   #emit
   #eventsOn = false
   #clock
@@ -121,6 +124,39 @@ class MemoryBackend {
       this.#grantedRunId = answer.runId
     }
     return answer
+  }
+
+  /**
+   * `times` acquires of `key` with these options in a row, as one native call
+   * (see Scheduler.queueAcquire): the answer to the first, and in `repeated` how
+   * many of them it answers. The store answers them all when the first changed
+   * nothing (a conflict), else only the first.
+   */
+  acquireRepeated(key, times, owner, ttlMs, meta, fingerprint) {
+    this.#before()
+    this.#grantedRunId = null
+    let text
+    try {
+      text =
+        owner === undefined && ttlMs === undefined && meta === undefined && fingerprint === undefined
+          ? native.guardAcquireRepeat(this.#handle, key, times)
+          : native.guardAcquireRepeat(this.#handle, key, times, owner, ttlMs, meta, fingerprint)
+    } catch (err) {
+      throw fromNative(err)
+    }
+    // Read first: letting waiters in (a first answer that changed something) makes calls that write `out`.
+    this.repeated = this.#out[SLOTS]
+    const answer = this.#answer(key, undefined, owner ?? this.defaultOwner, text)
+    if (answer.status === 'acquired') {
+      this.#grantedKey = key
+      this.#grantedRunId = answer.runId
+    }
+    return answer
+  }
+
+  /** The last `acquireRepeated` answer again, a new object, for another call it answers. */
+  again(key, owner) {
+    return decode(key, undefined, owner ?? this.defaultOwner, this.#lastText, this.#out, this.guard)
   }
 
   release(key, runId, statusIndex, error, result) {

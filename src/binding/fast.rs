@@ -23,7 +23,8 @@ use super::memory::Text;
 pub fn fast_calls(exports: Object, env: Env) -> napi::Result<()> {
     define(&env, &exports, c"guardAcquireFast", acquire)?;
     define(&env, &exports, c"guardReleaseFast", release)?;
-    define(&env, &exports, c"guardReleaseLast", release_last)
+    define(&env, &exports, c"guardReleaseLast", release_last)?;
+    define(&env, &exports, c"guardAcquireRepeat", acquire_repeat)
 }
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
@@ -70,6 +71,44 @@ unsafe extern "C" fn acquire(env: sys::napi_env, info: sys::napi_callback_info) 
     })
 }
 
+/// `guardAcquireRepeat(handle, key, times, owner?, ttlMs?, meta?, fingerprint?)`:
+/// `times` acquires of `key` with these options in a row (duplicates that queued),
+/// answered as far as one answer goes: how many it answers is in the slot after
+/// the answer's (`Memory::answer_repeated`).
+unsafe extern "C" fn acquire_repeat(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    on_guard(env, info, |g, key, a| {
+        let times = count(env, a[2])?;
+        let cmd = commands::acquire(
+            optional_string(env, a[3], "owner")?,
+            optional_number(env, a[4], "ttlMs")?,
+            optional_string(env, a[5], "meta")?,
+            optional_string(env, a[6], "fingerprint")?,
+            |o| g.owner(o),
+        )?;
+        g.acquire_repeated(&key, g.with_default_owner(cmd), times, |t| {
+            text_value(env, t)
+        })
+    })
+}
+
+/// A count of calls: a whole number from 1.
+fn count(env: sys::napi_env, v: sys::napi_value) -> Result<u32> {
+    let mut n = 0u32;
+    let status = if v.is_null() {
+        sys::Status::napi_invalid_arg
+    } else {
+        // SAFETY: a value of this call; anything but a number is refused below.
+        unsafe { sys::napi_get_value_uint32(env, v, &mut n) }
+    };
+    if status != sys::Status::napi_ok || n == 0 {
+        return Err(invalid("times must be a positive count"));
+    }
+    Ok(n)
+}
+
 /// `guardReleaseFast(handle, key, runId, status, error?, result?)`: as `guardRelease` with id 0.
 unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     on_guard(env, info, |g, key, a| {
@@ -112,15 +151,15 @@ fn status_index(env: sys::napi_env, v: sys::napi_value) -> Result<u32> {
     Ok(status)
 }
 
-/// A call `(handle, key, …)` of up to six arguments: `f` with the guard, the key and
+/// A call `(handle, key, …)` of up to seven arguments: `f` with the guard, the key and
 /// the arguments; its answer returned, its error (or a panic) thrown with its code.
 fn on_guard(
     env: sys::napi_env,
     info: sys::napi_callback_info,
-    f: impl FnOnce(&Guard, String, [sys::napi_value; 6]) -> Result<sys::napi_value>,
+    f: impl FnOnce(&Guard, String, [sys::napi_value; 7]) -> Result<sys::napi_value>,
 ) -> sys::napi_value {
     // SAFETY: `info` is the current call's.
-    let a = unsafe { args::<6>(env, info) };
+    let a = unsafe { args::<7>(env, info) };
     answered(env, || {
         let g = handle::guard_at(env, a[0])?;
         let key = string(env, a[1], "key")?;

@@ -128,6 +128,21 @@ impl Guard {
         }
     }
 
+    /// `command`, an acquire, made `times` times in a row on the memory store
+    /// (see `Memory::answer_repeated`); how many it answers is in the facade's
+    /// slot after the answer's.
+    pub(super) fn acquire_repeated<T>(
+        &self,
+        key: &str,
+        command: Command,
+        times: u32,
+        f: impl FnOnce(Text<'_>) -> T,
+    ) -> Result<T> {
+        self.memory("repeating an acquire")?
+            .answer_repeated(&self.settings, key, command, times, true, f)
+            .map(|(answer, _)| answer)
+    }
+
     /// See `Memory::release_last`.
     pub(super) fn release_last<T>(&self, status: u32, f: impl FnOnce(Text<'_>) -> T) -> Result<T> {
         self.memory("releasing the last grant")?

@@ -96,25 +96,35 @@ impl Memory {
         self.store.owner(name)
     }
 
-    fn execute(&self, settings: &Settings, key: &str, command: Command) -> Result<Executed> {
+    /// `command` made `times` times in a row (see `MemoryStore::execute_repeated`):
+    /// the reply, and how many of them it answers.
+    fn execute(
+        &self,
+        settings: &Settings,
+        key: &str,
+        command: Command,
+        times: u32,
+    ) -> Result<(Executed, u32)> {
         self.check_open()?;
         let full = commands::key(settings, key)?;
-        let done = self
+        let (done, answered) = self
             .store
-            .execute(&full, command, &settings.policy)
+            .execute_repeated(&full, command, &settings.policy, times)
             .map_err(store_error)?;
-        self.record_events(|| events_of(&done.reply), key, done.now);
-        Ok(done)
+        self.record_events(|| events_of(&done.reply), key, done.now, answered);
+        Ok((done, answered))
     }
 
     /// Events cost an allocation each, so they are derived only while the
-    /// facade has listeners.
-    fn record_events(&self, events: impl FnOnce() -> Vec<Event>, key: &str, at: i64) {
+    /// facade has listeners. Each of `times` answers has its own.
+    fn record_events(&self, events: impl Fn() -> Vec<Event>, key: &str, at: i64, times: u32) {
         let mut local = self.local.borrow_mut();
         if local.events_enabled {
-            local
-                .events
-                .extend(events().into_iter().map(|e| EventOut::new(e, key, at)));
+            for _ in 0..times {
+                local
+                    .events
+                    .extend(events().into_iter().map(|e| EventOut::new(e, key, at)));
+            }
         }
     }
 
@@ -141,14 +151,31 @@ impl Memory {
         same: bool,
         f: impl FnOnce(Text<'_>) -> T,
     ) -> Result<T> {
+        self.answer_repeated(settings, key, command, 1, same, f)
+            .map(|(answer, _)| answer)
+    }
+
+    /// As `answer_with` for `command` made `times` times in a row: the answer,
+    /// and how many of them it answers (see `MemoryStore::execute_repeated`).
+    pub fn answer_repeated<T>(
+        &self,
+        settings: &Settings,
+        key: &str,
+        command: Command,
+        times: u32,
+        same: bool,
+        f: impl FnOnce(Text<'_>) -> T,
+    ) -> Result<(T, u32)> {
         let known = answer::Known {
             run_id: matches!(command, Command::Release(_) | Command::Outcome(_)),
             owner: matches!(&command, Command::Acquire(a) if a.owner.is_some()),
         };
-        let done = self.execute(settings, key, command)?;
+        let (done, answered) = self.execute(settings, key, command, times)?;
         let mut guard = self.local.borrow_mut();
         let local = &mut *guard;
-        local.metrics.record(&done.reply);
+        for _ in 0..answered {
+            local.metrics.record(&done.reply);
+        }
         if let Reply::Acquire(AcquireReply::Acquired { run, .. }) = &done.reply {
             local.granted_key.clear();
             local.granted_key.push_str(key);
@@ -158,19 +185,23 @@ impl Memory {
         // facade on this same thread right after this call returns.
         let out = unsafe { local.out.as_mut() };
         answer::encode_into(&done.reply, done.now, out, known, &mut local.text);
+        // The slot after the answer's, when the facade gave one: how many calls it answers.
+        if let Some(count) = out.get_mut(answer::SLOTS) {
+            *count = f64::from(answered);
+        }
         if local.text.is_empty() {
             local.last_sent = false;
-            return Ok(f(Text::None));
+            return Ok((f(Text::None), answered));
         }
         if same && local.last_sent && local.text == local.last {
-            return Ok(f(Text::Same));
+            return Ok((f(Text::Same), answered));
         }
         std::mem::swap(&mut local.text, &mut local.last);
         local.last_sent = true;
         if local.text.capacity() > KEPT_TEXT_BYTES {
             local.text = String::new();
         }
-        Ok(f(Text::New(&local.last)))
+        Ok((f(Text::New(&local.last)), answered))
     }
 
     /// A plain release of the last run this guard granted, the one JS was last

@@ -28,6 +28,10 @@ pub struct Context<'a> {
 pub struct Applied {
     pub reply: Reply,
     /// False when the record is untouched: the store must not write it.
+    /// `apply` reads only the record, the command and `ctx.now` (a new run id
+    /// or fence only for a change), so a command that changed nothing answers
+    /// the same again on that record at that instant: a store may give that
+    /// reply to repeats of it (`MemoryStore::execute_repeated`).
     pub changed: bool,
 }
 

@@ -201,3 +201,63 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+    /// What `Applied::changed` promises stores that answer repeats of a command
+    /// with one reply (`MemoryStore::execute_repeated`): a command that changed
+    /// nothing leaves the record as it was, and answers the same when made again
+    /// at that instant.
+    #[test]
+    fn a_command_that_changed_nothing_answers_the_same_again(
+        ops in proptest::collection::vec(op(), 1..120),
+        fail_on_stale in any::<bool>(),
+        replay_ms in prop_oneof![Just(0u64), 1u64..80],
+    ) {
+        let mut policy = Policy::default();
+        if fail_on_stale { policy.on_stale = OnStale::Fail; }
+        policy.replay_ms = replay_ms;
+        let mut rec = Record::default();
+        let mut now = 0i64;
+        let mut n = 0u32;
+        let mut granted: Vec<RunId> = Vec::new();
+        let mut unchanged = 0;
+        for op in ops {
+            let pick = |which: usize| granted.get(which % granted.len().max(1)).cloned();
+            let cmd = match op {
+                Op::Tick(d) => { now += d; continue; }
+                Op::Acquire { ttl } => Command::Acquire(Acquire { owner: None, ttl_ms: Some(ttl), meta: None, fingerprint: None }),
+                Op::Release { which, status } => {
+                    let Some(run_id) = pick(which) else { continue };
+                    let status = [ReleaseStatus::Succeeded, ReleaseStatus::Failed, ReleaseStatus::Cancelled][status as usize];
+                    Command::Release(Release { run_id, status, error: None, result: None })
+                }
+                Op::Heartbeat { which } => {
+                    let Some(run_id) = pick(which) else { continue };
+                    Command::Heartbeat(Heartbeat { run_id, ttl_ms: None })
+                }
+                Op::Outcome { which } => {
+                    let Some(run_id) = pick(which) else { continue };
+                    Command::Outcome(Outcome { run_id })
+                }
+                Op::Approve => Command::ApproveRetry(ApproveRetry { approved_by: None, reason: None }),
+            };
+            let mut gen = |_| { n += 1; RunId::from(format!("r{n}")) };
+            let mut ctx = Context { now, policy: &policy, fence_floor: 0, new_run_id: &mut gen };
+            let before = rec.clone();
+            let first = apply(&mut rec, cmd.clone(), &mut ctx);
+            if let Reply::Acquire(AcquireReply::Acquired { run, .. }) = &first.reply {
+                granted.push(run.run_id.clone());
+            }
+            if first.changed { continue; }
+            unchanged += 1;
+            prop_assert_eq!(&rec, &before, "changed nothing, yet the record differs");
+            let again = apply(&mut rec, cmd, &mut ctx);
+            prop_assert!(!again.changed);
+            prop_assert_eq!(&again.reply, &first.reply);
+            prop_assert_eq!(&rec, &before);
+        }
+        // Not a vacuous pass: most sequences have commands that change nothing.
+        prop_assume!(unchanged > 0);
+    }
+}

@@ -112,6 +112,22 @@ impl MemoryStore {
         command: Command,
         policy: &Policy,
     ) -> Result<Executed, StoreError> {
+        self.execute_repeated(key, command, policy, 1)
+            .map(|(done, _)| done)
+    }
+
+    /// `command` made `times` times in a row, at one instant: applied once, and
+    /// when that changed nothing, its reply is the reply to each of the others
+    /// too (see `Applied::changed`). Returns the reply and how many of the
+    /// `times` commands it answers: all, or only the first when it changed the
+    /// record (the caller makes the rest again, against the new record).
+    pub fn execute_repeated(
+        &self,
+        key: &str,
+        command: Command,
+        policy: &Policy,
+        times: u32,
+    ) -> Result<(Executed, u32), StoreError> {
         let mut inner = self.inner.borrow_mut();
         let inner = &mut *inner;
         crate::fault::inject("store", key);
@@ -149,7 +165,8 @@ impl MemoryStore {
                 inner.sweep(now, self.retention_ms);
             }
         }
-        Ok(Executed::shown(applied.reply, at))
+        let answered = if applied.changed { 1 } else { times.max(1) };
+        Ok((Executed::shown(applied.reply, at), answered))
     }
 
     pub fn inspect(&self, filter: &InspectFilter) -> Result<Inspection, StoreError> {

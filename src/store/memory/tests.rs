@@ -251,3 +251,41 @@ fn records_are_small() {
         std::mem::size_of::<Record>()
     );
 }
+
+#[test]
+fn repeats_of_a_command_that_changed_nothing_share_its_reply_and_a_grant_answers_only_itself() {
+    let s = MemoryStore::new(0);
+    let plain = || {
+        Command::Acquire(Acquire {
+            owner: None,
+            ttl_ms: Some(60_000),
+            meta: None,
+            fingerprint: None,
+        })
+    };
+    // A free key: the first acquire is granted, and answers only itself.
+    let (granted, answered) = s
+        .execute_repeated("k", plain(), &Policy::default(), 50)
+        .unwrap();
+    assert_eq!(answered, 1);
+    let Reply::Acquire(AcquireReply::Acquired { run, .. }) = granted.reply else {
+        panic!("{:?}", granted.reply)
+    };
+    // The others, made again, conflict with that run: one reply answers all 49.
+    let (conflict, answered) = s
+        .execute_repeated("k", plain(), &Policy::default(), 49)
+        .unwrap();
+    assert_eq!(answered, 49);
+    let Reply::Acquire(AcquireReply::AlreadyRunning(holder)) = conflict.reply else {
+        panic!("{:?}", conflict.reply)
+    };
+    assert_eq!(holder.run_id, run.run_id);
+    // What a single call answers is unchanged.
+    assert!(matches!(acquire(&s, "k"), AcquireReply::AlreadyRunning(_)));
+    assert_eq!(
+        s.execute_repeated("k", plain(), &Policy::default(), 0)
+            .unwrap()
+            .1,
+        1
+    );
+}
