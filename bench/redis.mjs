@@ -7,6 +7,7 @@ import os from 'node:os'
 import { createRequire } from 'node:module'
 import { TaskGuard } from '../index.js'
 import { goal, figure } from './goals.mjs'
+import { jsThreadClient } from './redis-js-client.mjs'
 
 const require = createRequire(import.meta.url)
 const { startRedis, haveRedis } = require('../__test__/redis-helpers.cjs')
@@ -117,11 +118,15 @@ async function main() {
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
   const measured = {}
+  let bareCeiling = NaN
   console.log(`\nRedis ${spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).stdout.match(/v=(\S+)/)?.[1]}, one server on loopback, ${SECONDS} s per contender, ${ROUNDS} interleaved rounds, medians`)
   for (const lanes of [1, IN_FLIGHT]) {
     const rates = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
     const cpu = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
     const ratios = []
+    // With many in flight, each round also times a client that is no guard (see
+    // redis-js-client.mjs): the ceiling of a client on the JS thread alone.
+    const bare = []
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, pair] of Object.entries(contenders)) {
         const t = await timed(lanes, pair, server)
@@ -129,6 +134,7 @@ async function main() {
         cpu[name].push(t)
       }
       ratios.push(rates['task-guard (redis)'].at(-1) / rates['redlock on ioredis'].at(-1))
+      if (lanes > 1) bare.push(await jsThreadClient({ port: server.port, batch: BATCH, lanes, seconds: SECONDS, serverCpu: () => serverCpu(server.pid) }))
     }
     const setRate = redisBenchmark(server, ['-t', 'set', '-c', String(lanes)], lanes === 1 ? 20_000 : 200_000)
     const ours = median(rates['task-guard (redis)'])
@@ -140,6 +146,14 @@ async function main() {
       const spent = Number.isFinite(c.server) ? `CPU a pair ${(c.client + c.server).toFixed(1)} µs (this process ${c.client.toFixed(1)}, redis-server ${c.server.toFixed(1)})` : `CPU a pair in this process ${c.client.toFixed(1)} µs`
       console.log(`  ${name.padEnd(22)} ${fmt(median(rates[name])).padStart(10)}   ${spent}`)
       figure(`redis.${lanes === 1 ? 'sequential' : 'inFlight'}.cpuPerPair.${name}`, c)
+    }
+    if (bare.length > 0) {
+      const c = { client: median(bare.map((b) => b.clientUs)), server: median(bare.map((b) => b.serverUs)) }
+      const rate = median(bare.map((b) => b.rate))
+      console.log(`  JS-thread client, no engine ${fmt(rate).padStart(7)}   CPU a pair ${(c.client + c.server).toFixed(1)} µs (this process ${c.client.toFixed(1)}, redis-server ${c.server.toFixed(1)})`)
+      console.log(`    (no guard: the server's work of a pair and its records encoded, from the JS thread alone; a ceiling)`)
+      figure('redis.inFlight.jsThreadClient', { pairsPerSecond: rate, cpu: c, toRedlock: rate / median(rates['redlock on ioredis']) })
+      bareCeiling = rate
     }
     console.log(`  redis-benchmark SET      ${fmt(setRate).padStart(10)} ops/s (raw SET, as many clients)`)
     console.log(`  task-guard / redlock: ${median(ratios).toFixed(2)}x; task-guard calls (2 per pair) / raw SET: ${((2 * ours) / setRate).toFixed(2)}x\n`)
@@ -165,7 +179,7 @@ async function main() {
     ? {
         inFlight: [
           (cores * 1e6) / (onClient + onServer),
-          `this design at its CPU a pair (${(onClient + onServer).toFixed(1)} µs: this process ${onClient.toFixed(1)}, redis-server ${onServer.toFixed(1)}) with all ${cores} cores busy; the server alone, batching, checks and writes ${fmt(ceiling[`guard-shaped script, ${BATCH} keys a call, 4 clients`])} keys/s`,
+          `this design at its CPU a pair (${(onClient + onServer).toFixed(1)} µs: this process ${onClient.toFixed(1)}, redis-server ${onServer.toFixed(1)}) with all ${cores} cores busy; the server alone, batching, checks and writes ${fmt(ceiling[`guard-shaped script, ${BATCH} keys a call, 4 clients`])} keys/s; a client on the JS thread alone with no engine, ${(bareCeiling / measured.inFlight.redlock).toFixed(2)}x`,
         ],
       }
     : {}
