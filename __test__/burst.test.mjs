@@ -39,26 +39,28 @@ test('calls queued in a burst reject with ERR_TASK_GUARD_CLOSED when the guard c
   assert.ok(rejected.every((r) => r.reason.code === 'ERR_TASK_GUARD_CLOSED'))
 })
 
-// Queued plain acquires of one key go to the store as one native call, which the
-// store answers as far as its answer goes (src/store/memory: execute_repeated).
-// Counted here by wrapping that call; the answers must be what one call each gives.
+// Queued acquires of one key go to the store as one native call (guardAcquireFast
+// with a count), which the store answers as far as its answer goes
+// (src/store/memory: execute_repeated). Counted here by wrapping that call; the
+// answers must be what one call each gives.
 const native = createRequire(import.meta.url)('../lib/native.js')
 
 /** `fn()`, counting the native repeated-acquire calls it makes on `key` and the acquires they carry. */
 async function countingRepeats(key, fn) {
-  const real = native.guardAcquireRepeat
+  const real = native.guardAcquireFast
   const seen = { calls: 0, acquires: 0 }
-  native.guardAcquireRepeat = (handle, k, times, ...options) => {
-    if (k === key) {
+  native.guardAcquireFast = (...args) => {
+    const times = args[6]
+    if (args[1] === key && times !== undefined) {
       seen.calls++
       seen.acquires += times
     }
-    return real(handle, k, times, ...options)
+    return real(...args)
   }
   try {
     return { result: await fn(), seen }
   } finally {
-    native.guardAcquireRepeat = real
+    native.guardAcquireFast = real
   }
 }
 

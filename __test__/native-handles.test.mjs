@@ -103,25 +103,29 @@ test('guardReleaseLast releases the last run granted, as a release naming it wou
   assert.throws(() => native.guardReleaseLast(h, 0), { code: 'ERR_TASK_GUARD_CLOSED' })
 })
 
-test('guardAcquireRepeat answers queued duplicates as far as one answer goes, and refuses a bad count', () => {
+test('guardAcquireFast with times answers queued duplicates as far as one answer goes, and refuses a bad count', () => {
   // The count is in the slot after the answer's.
   const { SLOTS } = createRequire(import.meta.url)('../lib/answers.js')
   const wide = new Float64Array(SLOTS + 1)
   const h = native.guardOpen({ owner: 'me:1' }, wide, undefined)
-  for (const bad of [undefined, 0, 'three', null]) {
-    assert.throws(() => native.guardAcquireRepeat(h, 'k', bad), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /times/ })
+  const repeat = (key, times) => native.guardAcquireFast(h, key, undefined, undefined, undefined, undefined, times)
+  for (const bad of [0, -1, 1.5, 65537, Number.NaN, Infinity, 'three', {}, true]) {
+    assert.throws(() => repeat('k', bad), { code: 'ERR_TASK_GUARD_INVALID_ARG', message: /times/ }, String(bad))
   }
-  assert.throws(() => native.guardAcquireRepeat(h, '', 3), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
+  assert.throws(() => repeat('', 3), { code: 'ERR_TASK_GUARD_INVALID_ARG' })
   // A grant changes the key: it answers only the first of the five.
-  const run = native.guardAcquireRepeat(h, 'k', 5).slice(0, 36)
+  const run = repeat('k', 5).slice(0, 36)
   assert.equal(wide[0], 0, 'acquired')
   assert.equal(wide[SLOTS], 1)
   // The four made again conflict with it: one answer for all four.
-  native.guardAcquireRepeat(h, 'k', 4)
+  repeat('k', 4)
   assert.equal(wide[0], 1, 'already_running')
   assert.equal(wide[SLOTS], 4)
+  // Without times (or with undefined), one acquire, as before.
+  native.guardAcquireFast(h, 'k')
+  assert.equal(wide[SLOTS], 1)
   native.guardReleaseFast(h, 'k', run, 0)
   assert.equal(wide[0], 3, 'the grant was the one run')
   native.guardClose(h)
-  assert.throws(() => native.guardAcquireRepeat(h, 'k', 2), { code: 'ERR_TASK_GUARD_CLOSED' })
+  assert.throws(() => repeat('k', 2), { code: 'ERR_TASK_GUARD_CLOSED' })
 })

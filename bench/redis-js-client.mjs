@@ -3,11 +3,12 @@
 // It does the guard's server work and a share of its client work: each call
 // JSON-encodes a ~200-byte record, and the calls in flight together go out as one
 // script call of up to `batch` keys, pipelined, as the Redis store batches them:
-// the script is the store's check-and-set in shape (the same arguments a key: the
-// text expected, the claimed time, the new text and its expiry; read, compare,
-// write), so the server does the same work a key. It has no engine, no answers to build and no checks,
+// the script is the store's check-and-set itself (the text expected, the claimed
+// time, the new text and its expiry a key; read, compare, write), so the server
+// does the same work a key. It has no engine, no answers to build and no checks,
 // so it costs less than any complete guard: what a guard of this shape could
 // reach at most on this host, not a contender.
+import fs from 'node:fs'
 import net from 'node:net'
 import { createHash } from 'node:crypto'
 
@@ -72,27 +73,15 @@ class Replies {
   }
 }
 
-// src/store/redis/scripts.rs's CHECK_AND_SET, in shape.
-const CHECK_AND_SET = `local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local oldest = now - tonumber(ARGV[1])
-local out = {t[1], t[2]}
-for i = 1, #KEYS do
-  local a = 2 + (i - 1) * 6
-  local cur = redis.call('GET', KEYS[i])
-  local claimed = tonumber(ARGV[a + 2])
-  local same
-  if ARGV[a + 1] == '0' then same = (cur == false) else same = (cur == ARGV[a]) end
-  if (not same) or claimed > now or claimed < oldest then
-    out[#out + 1] = {cur or '', cur and 1 or 0}
-  else
-    if ARGV[a + 4] == '1' then
-      if ARGV[a + 5] == '0' then redis.call('SET', KEYS[i], ARGV[a + 3]) else redis.call('SET', KEYS[i], ARGV[a + 3], 'PX', ARGV[a + 5]) end
-    end
-    out[#out + 1] = 1
-  end
-end
-return out`
+// The store's own check-and-set script, read from its source (the bench runs from a
+// checkout): the server runs exactly what it runs for the store, and its SHA1 is
+// the one the store loads.
+const CHECK_AND_SET = (() => {
+  const source = fs.readFileSync(new URL('../src/store/redis/scripts.rs', import.meta.url), 'utf8')
+  const text = source.match(/static CHECK_AND_SET[^]*?Script::new\(\s*"([^"]*)"/)?.[1]
+  if (text === undefined) throw new Error('the check-and-set script was not found in src/store/redis/scripts.rs')
+  return text
+})()
 
 const bulk = (s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`
 

@@ -117,13 +117,7 @@ class MemoryBackend {
     } catch (err) {
       throw fromNative(err)
     }
-    // A grant's owner is not sent back: it is the one named, or the default.
-    const answer = this.#answer(key, undefined, owner ?? this.defaultOwner, text)
-    if (answer.status === 'acquired') {
-      this.#grantedKey = key
-      this.#grantedRunId = answer.runId
-    }
-    return answer
+    return this.#acquired(key, owner, text)
   }
 
   /**
@@ -137,15 +131,18 @@ class MemoryBackend {
     this.#grantedRunId = null
     let text
     try {
-      text =
-        owner === undefined && ttlMs === undefined && meta === undefined && fingerprint === undefined
-          ? native.guardAcquireRepeat(this.#handle, key, times)
-          : native.guardAcquireRepeat(this.#handle, key, times, owner, ttlMs, meta, fingerprint)
+      text = native.guardAcquireFast(this.#handle, key, owner, ttlMs, meta, fingerprint, times)
     } catch (err) {
       throw fromNative(err)
     }
     // Read first: letting waiters in (a first answer that changed something) makes calls that write `out`.
     this.repeated = this.#out[SLOTS]
+    return this.#acquired(key, owner, text)
+  }
+
+  /** An acquire's answer; a grant is the last one, as the native side also keeps it (see #grantedKey). */
+  #acquired(key, owner, text) {
+    // A grant's owner is not sent back: it is the one named, or the default.
     const answer = this.#answer(key, undefined, owner ?? this.defaultOwner, text)
     if (answer.status === 'acquired') {
       this.#grantedKey = key

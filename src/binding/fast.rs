@@ -23,8 +23,7 @@ use super::memory::Text;
 pub fn fast_calls(exports: Object, env: Env) -> napi::Result<()> {
     define(&env, &exports, c"guardAcquireFast", acquire)?;
     define(&env, &exports, c"guardReleaseFast", release)?;
-    define(&env, &exports, c"guardReleaseLast", release_last)?;
-    define(&env, &exports, c"guardAcquireRepeat", acquire_repeat)
+    define(&env, &exports, c"guardReleaseLast", release_last)
 }
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
@@ -57,56 +56,41 @@ fn define(env: &Env, exports: &Object, name: &std::ffi::CStr, f: Callback) -> na
     Ok(())
 }
 
-/// `guardAcquireFast(handle, key, owner?, ttlMs?, meta?, fingerprint?)`: as `guardAcquire` with id 0.
+/// `guardAcquireFast(handle, key, owner?, ttlMs?, meta?, fingerprint?, times?)`: as
+/// `guardAcquire` with id 0. With `times`, that acquire made `times` times in a row
+/// (duplicates that queued in a burst), answered as far as one answer goes: how many
+/// it answers is in the slot after the answer's (`Memory::answer_repeated`).
 unsafe extern "C" fn acquire(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     on_guard(env, info, |g, key, a| {
-        let cmd = commands::acquire(
+        let cmd = g.with_default_owner(commands::acquire(
             optional_string(env, a[2], "owner")?,
             optional_number(env, a[3], "ttlMs")?,
             optional_string(env, a[4], "meta")?,
             optional_string(env, a[5], "fingerprint")?,
             |o| g.owner(o),
-        )?;
-        g.command_or_same(&key, g.with_default_owner(cmd), |t| text_value(env, t))
+        )?);
+        if is_nullish(env, a[6]) {
+            return g.command_or_same(&key, cmd, |t| text_value(env, t));
+        }
+        g.acquire_repeated(&key, cmd, count(env, a[6])?, |t| text_value(env, t))
     })
 }
 
-/// `guardAcquireRepeat(handle, key, times, owner?, ttlMs?, meta?, fingerprint?)`:
-/// `times` acquires of `key` with these options in a row (duplicates that queued),
-/// answered as far as one answer goes: how many it answers is in the slot after
-/// the answer's (`Memory::answer_repeated`).
-unsafe extern "C" fn acquire_repeat(
-    env: sys::napi_env,
-    info: sys::napi_callback_info,
-) -> sys::napi_value {
-    on_guard(env, info, |g, key, a| {
-        let times = count(env, a[2])?;
-        let cmd = commands::acquire(
-            optional_string(env, a[3], "owner")?,
-            optional_number(env, a[4], "ttlMs")?,
-            optional_string(env, a[5], "meta")?,
-            optional_string(env, a[6], "fingerprint")?,
-            |o| g.owner(o),
-        )?;
-        g.acquire_repeated(&key, g.with_default_owner(cmd), times, |t| {
-            text_value(env, t)
-        })
-    })
-}
+/// The most calls one repeated acquire stands for: the facade sends at most 256,
+/// and a count is work done on the JS thread (each one is counted in the metrics).
+const MAX_TIMES: f64 = 65_536.0;
 
-/// A count of calls: a whole number from 1.
+/// A count of calls: a whole number from 1 to `MAX_TIMES`.
 fn count(env: sys::napi_env, v: sys::napi_value) -> Result<u32> {
-    let mut n = 0u32;
-    let status = if v.is_null() {
-        sys::Status::napi_invalid_arg
-    } else {
-        // SAFETY: a value of this call; anything but a number is refused below.
-        unsafe { sys::napi_get_value_uint32(env, v, &mut n) }
-    };
-    if status != sys::Status::napi_ok || n == 0 {
-        return Err(invalid("times must be a positive count"));
+    let mut n = 0f64;
+    // SAFETY: a value of this call; anything but a number is refused below.
+    let status = unsafe { sys::napi_get_value_double(env, v, &mut n) };
+    if status != sys::Status::napi_ok || !(1.0..=MAX_TIMES).contains(&n) || n.fract() != 0.0 {
+        return Err(invalid(
+            "times must be a whole number of calls from 1 to 65536",
+        ));
     }
-    Ok(n)
+    Ok(n as u32)
 }
 
 /// `guardReleaseFast(handle, key, runId, status, error?, result?)`: as `guardRelease` with id 0.

@@ -42,6 +42,15 @@ impl Model {
     }
 }
 
+fn policy_of(fail_on_stale: bool, replay_ms: u64) -> Policy {
+    let mut policy = Policy::default();
+    if fail_on_stale {
+        policy.on_stale = OnStale::Fail;
+    }
+    policy.replay_ms = replay_ms;
+    policy
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
     #[test]
@@ -50,9 +59,7 @@ proptest! {
         fail_on_stale in any::<bool>(),
         replay_ms in prop_oneof![Just(0u64), 1u64..80],
     ) {
-        let mut policy = Policy::default();
-        if fail_on_stale { policy.on_stale = OnStale::Fail; }
-        policy.replay_ms = replay_ms;
+        let policy = policy_of(fail_on_stale, replay_ms);
         let mut rec = Record::default();
         let mut now = 0i64;
         let mut n = 0u32;
@@ -214,9 +221,7 @@ proptest! {
         fail_on_stale in any::<bool>(),
         replay_ms in prop_oneof![Just(0u64), 1u64..80],
     ) {
-        let mut policy = Policy::default();
-        if fail_on_stale { policy.on_stale = OnStale::Fail; }
-        policy.replay_ms = replay_ms;
+        let policy = policy_of(fail_on_stale, replay_ms);
         let mut rec = Record::default();
         let mut now = 0i64;
         let mut n = 0u32;
