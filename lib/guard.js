@@ -126,7 +126,7 @@ class TaskGuard {
   /** Whether a call may run now, not queued behind others (see Scheduler); if not, `#queue` it. */
   #runsNow
   #queue
-  /** A plain acquire of a key, queued (see Scheduler.queueAcquire). */
+  /** An acquire without waitMs that must wait its turn (see Scheduler.queueAcquire). */
   #queueAcquire
   #timers
   #quiet = false

@@ -20,7 +20,7 @@ const { performance } = require('node:perf_hooks')
 const { MessageChannel } = require('node:worker_threads')
 const { immediate } = require('./real-immediate')
 
-// 1 ms, not 2: queued plain acquires of one key cost a store call a run of
+// 1 ms, not 2: queued acquires of one key with the same options cost a store call a run of
 // them (see queueAcquire), so a burst of duplicates settles sooner the more of it
 // queues, and the loop is blocked half as long (the 10k same-key race, A/B over
 // 4 alternating processes of 25 races: settled in 2.1-2.2 ms instead of
