@@ -11,6 +11,7 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { spawn } from 'node:child_process'
 import { setTimeout as sleep } from 'node:timers/promises'
+import helpers from './helpers.cjs'
 
 const WORKER = new URL('./fixtures/clock-worker.mjs', import.meta.url).pathname
 const HOUR = 3_600_000
@@ -19,12 +20,7 @@ const HOUR = 3_600_000
 const SHORT_TTL = 400
 const PAST_SHORT_TTL = 700
 
-const libfaketime = [
-  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
-  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
-  '/usr/lib/faketime/libfaketime.so.1',
-  '/usr/local/lib/faketime/libfaketime.so.1',
-].find((f) => fs.existsSync(f))
+const { libfaketime } = helpers
 const opts = libfaketime
   ? {}
   : process.env.CI === 'true'

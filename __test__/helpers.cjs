@@ -1,5 +1,6 @@
 'use strict'
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
 
 /** Asserts that `promise` rejects with an Error carrying `code`. */
 async function rejectsWith(promise, code, pattern) {
@@ -28,4 +29,23 @@ function onClock(options = {}) {
   return { guard, advance: (ms) => void (now += ms) }
 }
 
-module.exports = { rejectsWith, snapshot, onClock }
+/** libfaketime where Debian and others install it, or null (CI installs it). */
+const libfaketime =
+  [
+    '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+    '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
+    '/usr/lib/faketime/libfaketime.so.1',
+    '/usr/local/lib/faketime/libfaketime.so.1',
+  ].find((f) => fs.existsSync(f)) ?? null
+
+/**
+ * The environment of a child whose wall clock is `offset` off (libfaketime's
+ * FAKETIME syntax: '-3h'), loaded with LD_PRELOAD. Not the faketime command: it
+ * keeps a named semaphore per process id in /dev/shm, and where a killed run left
+ * one behind, a later process given that id fails with "sem_open: File exists".
+ */
+function fakeTimeEnv(offset) {
+  return { ...process.env, LD_PRELOAD: libfaketime, FAKETIME: offset }
+}
+
+module.exports = { rejectsWith, snapshot, onClock, libfaketime, fakeTimeEnv }

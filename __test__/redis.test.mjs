@@ -4,8 +4,10 @@ import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { TaskGuard } from '../index.mjs'
 import redis from './redis-helpers.cjs'
+import helpers from './helpers.cjs'
 import { coreTests } from './redis-core.mjs'
 
+const { libfaketime, fakeTimeEnv } = helpers
 const opts = redis.redisTest()
 const FIXTURES = new URL('./fixtures/', import.meta.url).pathname
 let server
@@ -88,19 +90,11 @@ test('redis: inspect uses SCAN and pages through tens of thousands of guards', o
   await g.close()
 })
 
-/** Whether faketime runs here (required in CI); skips `t` if not. */
+/** Whether libfaketime is here (required in CI); skips `t` if not. */
 function haveFaketime(t) {
-  // Tried again: on a loaded machine one start of it has failed (once, of many runs).
-  let last
-  for (let i = 0; i < 3; i++) {
-    last = spawnSync('faketime', ['-f', '+0', 'true'], { encoding: 'utf8' })
-    if (last.status === 0) return true
-    if (last.error?.code === 'ENOENT') break
-  }
-  if (process.env.CI === 'true') {
-    throw new Error(`faketime is required in CI: ${last.error?.message ?? `status ${last.status}, signal ${last.signal}, ${last.stderr}`}`)
-  }
-  t.skip('faketime is not installed')
+  if (libfaketime !== null) return true
+  if (process.env.CI === 'true') throw new Error('libfaketime is required in CI')
+  t.skip('libfaketime is not installed')
   return false
 }
 
@@ -122,7 +116,7 @@ test('redis: clients whose host clocks disagree by hours agree on staleness (the
     })`
   const at = (offset) => {
     const before = Date.now()
-    const out = childAnswer(spawnSync('faketime', ['-f', offset, process.execPath, '-e', script, '--', offset], { encoding: 'utf8' }))
+    const out = childAnswer(spawnSync(process.execPath, ['-e', script, '--', offset], { encoding: 'utf8', env: fakeTimeEnv(offset) }))
     return { ...out, before, after: Date.now() }
   }
   const behind = at('-3h')
@@ -151,7 +145,7 @@ test('redis: a waiting acquire on a host whose clock is hours off wakes at the r
       console.log(JSON.stringify({ status: r.status, healed: r.healedFrom?.runId ?? null, ms: performance.now() - t0 }))
       await g.close()
     })`
-  const behind = childAnswer(spawnSync('faketime', ['-f', '-3h', process.execPath, '-e', script], { encoding: 'utf8' }))
+  const behind = childAnswer(spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: fakeTimeEnv('-3h') }))
   assert.equal(behind.status, 'acquired')
   assert.equal(behind.healed, held.runId)
   assert.ok(behind.ms < 2_500, `woke after ${Math.round(behind.ms)} ms: a client clock 3 h behind must not delay it`)
