@@ -42,24 +42,30 @@ impl Model {
     }
 }
 
-fn policy_of(fail_on_stale: bool, replay_ms: u64) -> Policy {
-    let mut policy = Policy::default();
-    if fail_on_stale {
-        policy.on_stale = OnStale::Fail;
-    }
-    policy.replay_ms = replay_ms;
-    policy
+/// Random command sequences, under a random stale rule and replay window.
+fn sequences() -> impl Strategy<Value = (Vec<Op>, Policy)> {
+    (
+        proptest::collection::vec(op(), 1..120),
+        any::<bool>(),
+        prop_oneof![Just(0u64), 1u64..80],
+    )
+        .prop_map(|(ops, fail_on_stale, replay_ms)| {
+            let mut policy = Policy::default();
+            if fail_on_stale {
+                policy.on_stale = OnStale::Fail;
+            }
+            policy.replay_ms = replay_ms;
+            (ops, policy)
+        })
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
     #[test]
     fn random_sequences_keep_the_invariants(
-        ops in proptest::collection::vec(op(), 1..120),
-        fail_on_stale in any::<bool>(),
-        replay_ms in prop_oneof![Just(0u64), 1u64..80],
+        (ops, policy) in sequences(),
     ) {
-        let policy = policy_of(fail_on_stale, replay_ms);
+        let fail_on_stale = policy.on_stale == OnStale::Fail;
         let mut rec = Record::default();
         let mut now = 0i64;
         let mut n = 0u32;
@@ -79,7 +85,7 @@ proptest! {
                     let stale_live = m.live.as_ref().map(|(_, exp)| now >= *exp);
                     // Idle, and the key's last ended run succeeded within the window.
                     let replays = m.live.is_none() && m.failed.is_none()
-                        && matches!(m.ended.first(), Some((_, "succeeded", at)) if now < at + replay_ms as i64);
+                        && matches!(m.ended.first(), Some((_, "succeeded", at)) if now < at + policy.replay_ms as i64);
                     prop_assert_eq!(matches!(r, AcquireReply::AlreadyCompleted { .. }), replays);
                     match r {
                         AcquireReply::Acquired { run, healed_from } => {
@@ -207,21 +213,15 @@ proptest! {
             prop_assert_eq!(state, expected);
         }
     }
-}
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
     /// What `Applied::changed` promises stores that answer repeats of a command
     /// with one reply (`MemoryStore::execute_repeated`): a command that changed
     /// nothing leaves the record as it was, and answers the same when made again
     /// at that instant.
     #[test]
     fn a_command_that_changed_nothing_answers_the_same_again(
-        ops in proptest::collection::vec(op(), 1..120),
-        fail_on_stale in any::<bool>(),
-        replay_ms in prop_oneof![Just(0u64), 1u64..80],
+        (ops, policy) in sequences(),
     ) {
-        let policy = policy_of(fail_on_stale, replay_ms);
         let mut rec = Record::default();
         let mut now = 0i64;
         let mut n = 0u32;
