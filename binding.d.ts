@@ -155,6 +155,18 @@ export declare function guardSetNow(h: Handle, ms: number): void
 /** Memory store: events recorded since the last call, oldest first. */
 export declare function guardTakeEvents(h: Handle): Array<EventOut>
 
+/** A new connection: its address and handshake (the wire forgets the last one's state). */
+export declare function guardWireConnect(h: unknown): WireAddress
+
+/** Takes what the socket read (if anything); gives the answers ready and the bytes to write. */
+export declare function guardWireIo(h: unknown, input?: Buffer | undefined | null): WireIo
+
+/**
+ * The connection is gone (`why`; `panicked`: `why` is the wire's own panic):
+ * every call not answered fails.
+ */
+export declare function guardWireReset(h: unknown, why: string, panicked: boolean): BatchOut | null
+
 export interface InspectOut {
   now: number
   guards: Array<GuardInfoOut>
@@ -202,4 +214,33 @@ export interface NativeTls {
   /** A client certificate (chain) and its private key, for servers that ask for one. */
   cert?: string
   key?: string
+}
+
+/** Where and how to connect, from the store's URL. */
+export interface WireAddress {
+  host: string
+  port: number
+  tls: boolean
+  /** `rediss://…#insecure`: the server's name is not checked against its certificate. */
+  insecure: boolean
+  /** The handshake's bytes (AUTH, SELECT, the cluster-mode question). */
+  handshake: Buffer
+  connectTimeoutMs: number
+  commandTimeoutMs: number
+}
+
+export interface WireIo {
+  /** Answers, if any are ready. */
+  batch?: BatchOut
+  /** Bytes to write, if any. */
+  output?: Buffer
+  /** The handshake has been answered: the connection is ready. */
+  opened: boolean
+  /** Calls still await replies. */
+  busy: boolean
+  /**
+   * The server broke the protocol or refused the handshake: the connection
+   * is of no further use (call `guardWireReset`).
+   */
+  broken?: string
 }

@@ -853,3 +853,6 @@ module.exports.guardRelease = nativeBinding.guardRelease
 module.exports.guardSetEventsEnabled = nativeBinding.guardSetEventsEnabled
 module.exports.guardSetNow = nativeBinding.guardSetNow
 module.exports.guardTakeEvents = nativeBinding.guardTakeEvents
+module.exports.guardWireConnect = nativeBinding.guardWireConnect
+module.exports.guardWireIo = nativeBinding.guardWireIo
+module.exports.guardWireReset = nativeBinding.guardWireReset

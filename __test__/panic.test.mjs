@@ -81,12 +81,18 @@ test('SQLite: a panicking batch is rolled back and answered; a dead store thread
   assert.equal(report.otherGuard, 'acquired', 'another guard of the process is unaffected')
 })
 
-test('Redis: a panicking job is answered; a dead store thread answers every later call; a panic while connecting rejects the open', redisOpts, () => {
+test('Redis: a panicking call is answered; a panic on the wire answers every call in flight and the next reconnects; a dead store thread answers every later inspection; a panic while connecting rejects the open', redisOpts, () => {
   const { report } = scenario('redis', { arg: server.url })
   assert.equal(report.job, INTERNAL)
   assert.equal(report.afterJob, 'acquired')
+  assert.equal(report.wire[0], INTERNAL)
+  // Answered before the panic (acquired), or in flight behind it (refused with it); none left waiting.
+  assert.equal(report.wire.length, 61)
+  assert.ok(report.wire.every((o) => o === 'acquired' || o === INTERNAL), report.wire.join())
+  assert.ok(report.wire.filter((o) => o === INTERNAL).length > 1, 'the calls in flight behind the panic were refused')
+  assert.equal(report.afterWire, 'acquired', 'the next call reconnects')
   assert.equal(report.thread, INTERNAL)
-  assert.deepEqual(report.afterThread, [INTERNAL, INTERNAL])
+  assert.deepEqual(report.afterThread, ['acquired', INTERNAL], 'calls go on; inspections are refused')
   assert.equal(report.closed, true)
   assert.equal(report.open, INTERNAL)
 })

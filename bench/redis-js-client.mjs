@@ -78,7 +78,7 @@ class Replies {
 // the one the store loads.
 const CHECK_AND_SET = (() => {
   const source = fs.readFileSync(new URL('../src/store/redis/scripts.rs', import.meta.url), 'utf8')
-  const text = source.match(/static CHECK_AND_SET[^]*?Script::new\(\s*"([^"]*)"/)?.[1]
+  const text = source.match(/const CHECK_AND_SET_LUA: &str =\s*"([^"]*)"/)?.[1]
   if (text === undefined) throw new Error('the check-and-set script was not found in src/store/redis/scripts.rs')
   return text
 })()

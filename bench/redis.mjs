@@ -169,7 +169,7 @@ async function main() {
   const ceiling = ceilings(server)
   // With many in flight, the server is no longer the bound: batched, it checks and
   // writes several times the keys a second that the pairs need. What bounds this
-  // design here is CPU: the client (JS thread and store thread) and the server
+  // design here is CPU: the client (its JS thread) and the server
   // share this machine's cores, so at the CPU a pair costs them, all cores busy
   // allow at most cores / (CPU a pair) pairs a second. Sequentially there is no such
   // bound: one call at a time leaves cores idle by nature.

@@ -1,14 +1,17 @@
 'use strict'
-// Durable stores: each call submits a job to the store's own thread and
-// returns a promise; answers arrive in batches (one per commit) through one
-// callback. The native callback is held weakly, so an idle guard never keeps
-// the process alive; it is held strongly while answers are outstanding.
+// Durable stores: each call submits a job and returns a promise; answers
+// arrive in batches through one callback. SQLite's jobs run on the store's own
+// thread (a batch per commit); Redis's calls go on a socket of the JS thread
+// (redis-socket.js, a batch per read) and its inspections on the store's
+// thread. The native callback is held weakly, so an idle guard never keeps the
+// process alive; it is held strongly while answers are outstanding.
 
 const native = require('./native')
 const results = require('./results')
 const { decode, letsWaitersIn, endsARun, SLOTS } = require('./answers')
 const { codedError, fromNative } = require('./errors')
 const { AnswerWait } = require('./answer-wait')
+const { RedisSocket } = require('./redis-socket')
 
 const OPEN_ID = 0
 const CLOSED_ID = 0xffff_ffff
@@ -28,12 +31,18 @@ class DurableBackend {
   #emit
   #held = false
   #wait = new AnswerWait(() => this.#inFlight())
+  /** Redis: the socket its commands go on (see redis-socket.js); inspections use the store's thread. */
+  #wire = null
 
-  /** Resolves once the store's file is open and checked. */
+  /** Resolves once the store's file is open and checked (Redis: both connections made). */
   static async open(nativeOptions, emit) {
     const b = new DurableBackend(nativeOptions, emit)
     try {
       await b.#opened
+      if (/^rediss?:\/\//.test(nativeOptions.store)) {
+        b.#wire = new RedisSocket(b.#handle, nativeOptions.tls, (batch) => b.#complete(batch), (err) => b.#failWireCalls(err))
+        await b.#wire.open()
+      }
     } catch (err) {
       await b.close()
       throw err
@@ -66,6 +75,11 @@ class DurableBackend {
     return this.#pending.size - (this.#pending.has(CLOSED_ID) && !this.#closing ? 1 : 0)
   }
 
+  /** How many calls await answers (the open and the store's exit aside). */
+  #callsInFlight() {
+    return this.#pending.size - (this.#pending.has(CLOSED_ID) ? 1 : 0) - (this.#pending.has(OPEN_ID) ? 1 : 0)
+  }
+
   /** Held while anything but the store's own exit is awaited. */
   #hold() {
     const want = this.#inFlight() > 0
@@ -91,23 +105,41 @@ class DurableBackend {
       p.resolve(p.build(c, numbers.subarray(i * SLOTS, (i + 1) * SLOTS)))
     }
     this.#hold()
-    this.#wait.poke()
+    if (this.#wire === null) this.#wait.poke()
+    if (this.#drained !== null && this.#callsInFlight() === 0) {
+      this.#drained()
+      this.#drained = null
+    }
   }
 
-  /** `quiet`: the call's conflict events are not reported (a waiting acquire's later looks). */
-  #submit(build, send, quiet = false) {
+  /** Every call on the wire still awaiting its answer rejects with `err`. */
+  #failWireCalls(err) {
+    for (const [id, p] of this.#pending) {
+      if (id === OPEN_ID || id === CLOSED_ID || p.onThread) continue
+      this.#pending.delete(id)
+      p.reject(err)
+    }
+    this.#hold()
+  }
+
+  /**
+   * `quiet`: the call's conflict events are not reported (a waiting acquire's later looks);
+   * `onThread`: an inspection, which the store's thread answers even on Redis.
+   */
+  #submit(build, send, quiet = false, onThread = false) {
     const id = this.#next
     this.#next = id >= MAX_ID ? 1 : id + 1
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, build, quiet })
+      this.#pending.set(id, { resolve, reject, build, quiet, onThread })
       try {
         send(id)
       } catch (err) {
         this.#pending.delete(id)
         reject(fromNative(err))
       }
+      this.#wire?.kick(this.#callsInFlight() === 1)
       this.#hold()
-      this.#wait.poke()
+      if (this.#wire === null) this.#wait.poke()
     })
   }
 
@@ -148,7 +180,7 @@ class DurableBackend {
   }
 
   inspect(prefix, state, limit, after, counts = true) {
-    return this.#submit((c) => results.inspection(c.inspection), (id) => native.guardInspect(this.#handle, id, prefix, state, limit, after, counts))
+    return this.#submit((c) => results.inspection(c.inspection), (id) => native.guardInspect(this.#handle, id, prefix, state, limit, after, counts), false, true)
   }
 
   metrics(counts) {
@@ -165,12 +197,19 @@ class DurableBackend {
   close() {
     if (this.#disposed !== null) return this.#disposed
     this.#closing = true
-    native.guardClose(this.#handle)
-    this.#hold()
-    // The close is the store thread's last answer: then the callback can go.
-    this.#disposed = this.#closed.finally(() => native.guardDispose(this.#handle))
+    // Redis: the wire's calls are answered on the socket, which then goes; the store's thread after.
+    const wireDone = this.#wire === null || this.#callsInFlight() === 0 ? Promise.resolve() : new Promise((resolve) => (this.#drained = resolve))
+    this.#disposed = wireDone.then(() => {
+      this.#wire?.destroy()
+      native.guardClose(this.#handle)
+      this.#hold()
+      // The close is the store thread's last answer: then the callback can go.
+      return this.#closed.finally(() => native.guardDispose(this.#handle))
+    })
     return this.#disposed
   }
+
+  #drained = null
 
   #disposed = null
 }

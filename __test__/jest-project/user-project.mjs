@@ -11,7 +11,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
 import { cleanEnv, run, stageRelease } from '../release-tarballs.mjs'
+
+const redis = createRequire(import.meta.url)('../redis-helpers.cjs')
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '../..')
@@ -19,8 +22,12 @@ const devVersion = (name) => JSON.parse(readFileSync(path.join(root, 'node_modul
 
 let stage
 let project
+/** The redis-server redis.test.ts uses. */
+let server
 
-before(() => {
+before(async () => {
+  assert.ok(redis.haveRedis, 'redis-server is required (redis.test.ts)')
+  server = await redis.startRedis()
   stage = mkdtempSync(path.join(tmpdir(), 'tg-jest-user-'))
   const release = stageRelease(stage)
   project = path.join(stage, 'project')
@@ -31,8 +38,9 @@ before(() => {
   run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', release.rootTgz, release.platformTgz, ...deps], { cwd: project })
 })
 
-after(() => {
+after(async () => {
   if (stage) rmSync(stage, { recursive: true, force: true })
+  await server?.stop()
 })
 
 test("the test files type-check against the installed package's types", () => {
@@ -40,18 +48,18 @@ test("the test files type-check against the installed package's types", () => {
   run(process.execPath, [path.join(project, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', '.'], { cwd: project })
 })
 
-test('the Jest project passes: 6 files in parallel workers, fake timers, no open handle', () => {
+test('the Jest project passes: 7 files in parallel workers, fake timers, no open handle', () => {
   const jest = path.join(project, 'node_modules', 'jest', 'bin', 'jest.js')
   const r = spawnSync(process.execPath, [jest, '--ci', '--detectOpenHandles', '--maxWorkers=2', '--colors=false'], {
     cwd: project,
-    env: cleanEnv({ CI: 'true' }),
+    env: cleanEnv({ CI: 'true', TASK_GUARD_TEST_REDIS: server.url, TASK_GUARD_TEST_REDIS_PID: String(server.pid) }),
     encoding: 'utf8',
     timeout: 240_000,
   })
   const out = `${r.stdout}\n${r.stderr}`
   assert.equal(r.signal, null, `jest was killed (${r.signal}): it did not end by itself\n${out}`)
   assert.equal(r.status, 0, out)
-  assert.match(out, /Test Suites: 6 passed, 6 total/, out)
-  assert.match(out, /Tests: +1[0-9] passed, 1[0-9] total/, out)
+  assert.match(out, /Test Suites: 7 passed, 7 total/, out)
+  assert.match(out, /Tests: +21 passed, 21 total/, out)
   assert.doesNotMatch(out, /open handle/i, out)
 })

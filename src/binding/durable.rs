@@ -17,23 +17,34 @@ use super::replies::{inspect_out, BatchOut, CompletionOut, EventOut};
 use crate::answer;
 use crate::engine::{events_of, Command, Metrics};
 use crate::store::job::{Answer, Completion, Job, JobKind};
+use crate::store::redis::wire::Wire;
 use crate::store::redis::RedisOptions;
 use crate::store::sqlite::SqliteOptions;
 use crate::store::{RedisStore, SqliteStore, StoreError};
 
 type AnswerCallback = ThreadsafeFunction<Vec<Completion>, (), BatchOut, Status, false, true>;
 
-/// The stores whose work runs off the JS thread.
+/// The stores whose answers come later. Redis: its commands are computed on
+/// the JS thread and sent on Node's socket (`wire`); the store's thread serves
+/// inspections, which are walks of many round trips.
+// One per guard: no box.
+#[allow(clippy::large_enum_variant)]
 enum DurableStore {
     Sqlite(SqliteStore),
-    Redis(RedisStore),
+    Redis { thread: RedisStore, wire: Wire },
 }
 
 impl DurableStore {
-    fn submit(&self, job: Job) -> bool {
-        match self {
-            DurableStore::Sqlite(s) => s.submit(job),
-            DurableStore::Redis(s) => s.submit(job),
+    fn submit(&mut self, job: Job) -> bool {
+        match (self, job.kind) {
+            (DurableStore::Sqlite(s), kind) => s.submit(Job { id: job.id, kind }),
+            (DurableStore::Redis { wire, .. }, JobKind::Command { key, command }) => {
+                wire.command(job.id, key, command);
+                true
+            }
+            (DurableStore::Redis { thread, .. }, JobKind::Inspect(filter)) => {
+                thread.inspect(job.id, filter)
+            }
         }
     }
 }
@@ -47,6 +58,8 @@ pub struct Durable {
     on_done: Arc<Mutex<Option<AnswerCallback>>>,
     /// Whether answers carry their events: only while the guard has listeners.
     events: Arc<AtomicBool>,
+    /// Bytes of the namespace before each key, which answers leave out.
+    namespace_len: usize,
 }
 
 impl Durable {
@@ -97,8 +110,9 @@ impl Durable {
                     )
                 })?,
             ),
-            StoreUrl::Redis(url) => DurableStore::Redis(
-                RedisStore::start(
+            StoreUrl::Redis(url) => DurableStore::Redis {
+                wire: Wire::new(settings.policy.clone()),
+                thread: RedisStore::start(
                     RedisOptions {
                         url: url.clone(),
                         connect_timeout: Duration::from_millis(settings.connect_timeout_ms),
@@ -109,7 +123,7 @@ impl Durable {
                     deliver,
                 )
                 .map_err(store_error)?,
-            ),
+            },
             StoreUrl::Memory => unreachable!("the memory store is not durable"),
         };
         Ok(Durable {
@@ -117,6 +131,7 @@ impl Durable {
             store: Mutex::new(Some(store)),
             on_done,
             events,
+            namespace_len,
         })
     }
 }
@@ -211,10 +226,10 @@ fn convert(
 
 impl Durable {
     pub fn submit(&self, id: u32, kind: JobKind) -> Result<()> {
-        let store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
-        match store.as_ref() {
-            Some(s) if s.submit(Job { id, kind }) => Ok(()),
-            Some(_) => Err(napi::Error::new(
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        match store.as_mut().map(|s| s.submit(Job { id, kind })) {
+            Some(true) => Ok(()),
+            Some(false) => Err(napi::Error::new(
                 Code::StoreUnavailable,
                 "the store's thread has stopped".to_owned(),
             )),
@@ -247,6 +262,26 @@ impl Durable {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
+    }
+
+    /// The Redis store's wire (see `wire`), or why there is none.
+    pub fn with_wire<T>(&self, f: impl FnOnce(&mut Wire, &Self) -> T) -> Result<T> {
+        let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
+        match store.as_mut() {
+            Some(DurableStore::Redis { wire, .. }) => Ok(f(wire, self)),
+            Some(_) => Err(super::errors::invalid("the wire is the Redis store's")),
+            None => Err(closed()),
+        }
+    }
+
+    /// Completions converted as the store's thread's are.
+    pub fn converted(&self, batch: Vec<Completion>) -> BatchOut {
+        convert_guarded(
+            batch,
+            self.namespace_len,
+            &self.metrics,
+            self.events.load(Ordering::Relaxed),
+        )
     }
 
     pub fn metrics(&self) -> Metrics {

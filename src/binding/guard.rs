@@ -163,7 +163,7 @@ impl Guard {
         }
     }
 
-    fn durable(&self, what: &str) -> Result<&Durable> {
+    pub(super) fn durable(&self, what: &str) -> Result<&Durable> {
         match &self.store {
             Store::Durable(d) => Ok(d),
             Store::Memory(_) => Err(invalid(format!("{what} is for a durable store"))),

@@ -11,3 +11,4 @@ mod memory;
 mod metrics;
 mod options;
 mod replies;
+mod wire;

@@ -2,7 +2,8 @@
 //! store must give, run unchanged against the memory store, an SQLite file and
 //! a redis-server started here (`__test__/conformance.mjs` is its JS twin).
 //! Each store is driven as the binding drives it: the memory store by direct
-//! calls, the durable ones by jobs answered on their own threads.
+//! calls, SQLite by jobs answered on its own thread, Redis's calls on the wire
+//! and its inspections on its thread.
 
 use std::net::TcpListener;
 use std::process::{Child, Command as Process, Stdio};
@@ -10,6 +11,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::job::{Answer, Completion, Job, JobKind, CLOSED_ID, OPEN_ID};
+use std::io::{Read, Write};
+
+use super::redis::wire::Wire;
 use super::redis::RedisOptions;
 use super::sqlite::{Durability, SqliteOptions};
 use super::{InspectFilter, Inspection, MemoryStore, RedisStore, SqliteStore};
@@ -314,10 +318,11 @@ fn redis_store_conforms() {
         eprintln!("redis-server is not installed: skipped");
         return;
     };
-    let mut s = Jobs::start(
+    let url = format!("redis://127.0.0.1:{}/0", server.1);
+    let inspections = Jobs::start(
         |deliver| {
             let options = RedisOptions {
-                url: format!("redis://127.0.0.1:{}/0", server.1),
+                url,
                 connect_timeout: Duration::from_secs(5),
                 command_timeout: Duration::from_secs(5),
                 tls: None,
@@ -325,7 +330,69 @@ fn redis_store_conforms() {
             };
             RedisStore::start(options, deliver).unwrap()
         },
-        RedisStore::submit,
+        |s: &RedisStore, job: Job| match job.kind {
+            JobKind::Inspect(filter) => s.inspect(job.id, filter),
+            JobKind::Command { .. } => false,
+        },
     );
+    let socket = std::net::TcpStream::connect(("127.0.0.1", server.1)).unwrap();
+    let mut s = OnWire {
+        wire: Wire::new(Policy::default()),
+        socket,
+        inspections,
+        next: 1,
+    };
+    let hello = s.wire.handshake(None, None, 0);
+    s.socket.write_all(&hello).unwrap();
+    while !s.wire.take_opened() {
+        s.read();
+    }
     every_answer(&mut s, "k");
+}
+
+/// The Redis store as the binding drives it: calls on the wire over a socket
+/// (Node's, there; a blocking one here), inspections on the store's thread.
+struct OnWire {
+    wire: Wire,
+    socket: std::net::TcpStream,
+    inspections: Jobs<RedisStore>,
+    next: u32,
+}
+
+impl OnWire {
+    fn read(&mut self) {
+        let mut buf = [0u8; 4096];
+        let n = self.socket.read(&mut buf).unwrap();
+        assert!(n > 0, "redis-server closed the connection");
+        if self.wire.input(&buf[..n]).is_err() {
+            panic!("the wire could not read the server's reply");
+        }
+    }
+}
+
+impl Driven for OnWire {
+    fn run(&mut self, key: &str, command: Command) -> Reply {
+        let id = self.next;
+        self.next += 1;
+        self.wire.command(id, key.to_owned(), command);
+        loop {
+            let out = self.wire.output();
+            self.socket.write_all(&out).unwrap();
+            if let Some((_, answer)) = self
+                .wire
+                .take_done()
+                .into_iter()
+                .find(|(got, _)| *got == id)
+            {
+                match answer.unwrap_or_else(|e| panic!("{e}")) {
+                    Answer::Executed { executed, .. } => return executed.reply,
+                    _ => panic!("a command answered something else"),
+                }
+            }
+            self.read();
+        }
+    }
+    fn inspect(&mut self) -> Inspection {
+        self.inspections.inspect()
+    }
 }

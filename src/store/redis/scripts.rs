@@ -4,15 +4,14 @@
 
 use redis::aio::ConnectionManager;
 use redis::Script;
+
+use super::resp;
 use std::sync::LazyLock;
 
 /// The record and the server's clock, read together.
-static READ: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "local t = redis.call('TIME')
-         return {redis.call('GET', KEYS[1]) or '', t[1], t[2], redis.call('EXISTS', KEYS[1])}",
-    )
-});
+const READ_LUA: &str = "local t = redis.call('TIME')
+         return {redis.call('GET', KEYS[1]) or '', t[1], t[2], redis.call('EXISTS', KEYS[1])}";
+static READ: LazyLock<Script> = LazyLock::new(|| Script::new(READ_LUA));
 
 /// Engine answers for several keys, each checked and written as one was alone:
 /// for entry i (KEYS[i], ARGV[2+6(i-1)..]): applies only if the key still holds
@@ -23,9 +22,7 @@ static READ: LazyLock<Script> = LazyLock::new(|| {
 /// fields, then per entry 1 (applied) or {current record, exists} to compute
 /// again from. One call for many keys because a script call costs the server several
 /// times the reads and writes inside it (see the README's performance section).
-static CHECK_AND_SET: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        "local t = redis.call('TIME')
+const CHECK_AND_SET_LUA: &str = "local t = redis.call('TIME')
          local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
          local oldest = now - tonumber(ARGV[1])
          local out = {t[1], t[2]}
@@ -48,9 +45,8 @@ static CHECK_AND_SET: LazyLock<Script> = LazyLock::new(|| {
              out[#out + 1] = 1
            end
          end
-         return out",
-    )
-});
+         return out";
+static CHECK_AND_SET: LazyLock<Script> = LazyLock::new(|| Script::new(CHECK_AND_SET_LUA));
 
 /// How far behind the server's clock a claimed `now` may be (see CHECK_AND_SET).
 pub const WINDOW_MS: i64 = 250;
@@ -72,81 +68,120 @@ pub struct Cas {
     pub write: Option<(String, u64)>,
 }
 
-/// Checks and writes `entries` in one script call; one `Checked` per entry, in order.
-pub async fn check_and_set(
-    conn: &mut ConnectionManager,
-    entries: &[Cas],
-) -> redis::RedisResult<Vec<Checked>> {
-    // The command is built directly, not through `ScriptInvocation`, which keeps
-    // each argument in an allocation of its own and then copies them all into a
-    // command: ~14 allocations a key on the store's thread.
-    let mut call = redis::cmd("EVALSHA");
-    call.arg(CHECK_AND_SET.get_hash()).arg(entries.len());
-    for e in entries {
-        call.arg(&e.key);
-    }
-    call.arg(WINDOW_MS);
-    for e in entries {
-        let (new, expire_ms) = e
-            .write
-            .as_ref()
-            .map_or(("", 0), |(t, ms)| (t.as_str(), *ms));
-        call.arg(e.expected.as_deref().unwrap_or(""))
-            .arg(if e.expected.is_some() { "1" } else { "0" })
-            .arg(e.claimed_now)
-            .arg(new)
-            .arg(if e.write.is_some() { "1" } else { "0" })
-            .arg(expire_ms);
-    }
-    let reply: Vec<redis::Value> = match call.query_async(conn).await {
-        // The server does not have the script (restarted, or flushed): load it, once more.
-        Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-            CHECK_AND_SET.load_async(conn).await?;
-            call.query_async(conn).await?
-        }
-        other => other?,
-    };
-    let malformed = || {
-        redis::RedisError::from((
-            redis::ErrorKind::UnexpectedReturnType,
-            "unexpected reply to the check-and-set script",
-        ))
-    };
-    if reply.len() != entries.len() + 2 {
-        return Err(malformed());
-    }
-    let mut reply = reply.into_iter();
-    let secs: i64 = redis::from_redis_value(reply.next().ok_or_else(malformed)?)?;
-    let micros: i64 = redis::from_redis_value(reply.next().ok_or_else(malformed)?)?;
-    let now = ms(secs, micros);
-    reply
-        .map(|entry| {
-            if entry == redis::Value::Int(1) {
-                return Ok(Checked::Answer(now));
-            }
-            let fields: Vec<redis::Value> = redis::from_redis_value(entry)?;
-            let mut fields = fields.into_iter();
-            let text: String = redis::from_redis_value(fields.next().ok_or_else(malformed)?)?;
-            let exists: i64 = redis::from_redis_value(fields.next().ok_or_else(malformed)?)?;
-            Ok(Checked::Changed((exists == 1).then_some(text), now))
-        })
-        .collect()
-}
-
 fn ms(secs: i64, micros: i64) -> i64 {
     secs * 1000 + micros / 1000
-}
-
-pub async fn read(
-    conn: &mut ConnectionManager,
-    key: &str,
-) -> redis::RedisResult<(Option<String>, i64)> {
-    let (text, secs, micros, exists): (String, i64, i64, i64) =
-        READ.key(key).invoke_async(conn).await?;
-    Ok(((exists == 1).then_some(text), ms(secs, micros)))
 }
 
 pub async fn server_time(conn: &mut ConnectionManager) -> redis::RedisResult<i64> {
     let (secs, micros): (i64, i64) = redis::cmd("TIME").query_async(conn).await?;
     Ok(ms(secs, micros))
+}
+
+/// The wire's forms of the scripts (see `wire`): EVALSHA once the server is
+/// known to hold the script, EVAL (which also loads it) until then.
+fn script_call<'a>(
+    out: &'a mut Vec<u8>,
+    args: usize,
+    script: &Script,
+    lua: &str,
+    loaded: bool,
+) -> resp::Command<'a> {
+    let mut call = resp::Command::new(out, args);
+    if loaded {
+        call.arg(b"EVALSHA").arg(script.get_hash().as_bytes());
+    } else {
+        call.arg(b"EVAL").arg(lua.as_bytes());
+    }
+    call
+}
+
+pub fn write_read(out: &mut Vec<u8>, key: &str, loaded: bool) {
+    script_call(out, 4, &READ, READ_LUA, loaded)
+        .int(1)
+        .arg(key.as_bytes());
+}
+
+pub fn write_check_and_set<'a>(
+    out: &mut Vec<u8>,
+    entries: impl ExactSizeIterator<Item = &'a Cas> + Clone,
+    loaded: bool,
+) {
+    let n = entries.len();
+    let mut call = script_call(out, 4 + 7 * n, &CHECK_AND_SET, CHECK_AND_SET_LUA, loaded);
+    call.int(n as i64);
+    for e in entries.clone() {
+        call.arg(e.key.as_bytes());
+    }
+    call.int(WINDOW_MS);
+    for e in entries {
+        let (new, expire_ms) = e
+            .write
+            .as_ref()
+            .map_or(("", 0), |(t, ms)| (t.as_str(), *ms));
+        call.arg(e.expected.as_deref().unwrap_or("").as_bytes())
+            .arg(if e.expected.is_some() { b"1" } else { b"0" })
+            .int(e.claimed_now)
+            .arg(new.as_bytes())
+            .arg(if e.write.is_some() { b"1" } else { b"0" })
+            .int(expire_ms as i64);
+    }
+}
+
+fn text(v: resp::Value) -> Result<String, String> {
+    match v {
+        resp::Value::Bulk(b) => {
+            String::from_utf8(b).map_err(|_| "a record that is not UTF-8".into())
+        }
+        other => Err(format!("expected a string, got {other:?}")),
+    }
+}
+
+fn number(v: resp::Value) -> Result<i64, String> {
+    match v {
+        resp::Value::Int(n) => Ok(n),
+        resp::Value::Bulk(b) => std::str::from_utf8(&b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| "expected a number".into()),
+        other => Err(format!("expected a number, got {other:?}")),
+    }
+}
+
+/// READ's reply: the record's text (None: absent) and the server's time.
+pub fn read_reply(v: resp::Value) -> Result<(Option<String>, i64), String> {
+    let resp::Value::Array(fields) = v else {
+        return Err("unexpected reply to the read script".into());
+    };
+    let [t, secs, micros, exists]: [resp::Value; 4] = fields
+        .try_into()
+        .map_err(|_| "unexpected reply to the read script".to_owned())?;
+    let t = text(t)?;
+    let now = ms(number(secs)?, number(micros)?);
+    Ok(((number(exists)? == 1).then_some(t), now))
+}
+
+/// CHECK_AND_SET's reply for `n` entries: one `Checked` each, in order.
+pub fn checked_reply(v: resp::Value, n: usize) -> Result<Vec<Checked>, String> {
+    let malformed = || "unexpected reply to the check-and-set script".to_owned();
+    let resp::Value::Array(fields) = v else {
+        return Err(malformed());
+    };
+    if fields.len() != n + 2 {
+        return Err(malformed());
+    }
+    let mut fields = fields.into_iter();
+    let secs = number(fields.next().ok_or_else(malformed)?)?;
+    let micros = number(fields.next().ok_or_else(malformed)?)?;
+    let now = ms(secs, micros);
+    fields
+        .map(|entry| match entry {
+            resp::Value::Int(1) => Ok(Checked::Answer(now)),
+            resp::Value::Array(pair) => {
+                let [t, exists]: [resp::Value; 2] = pair.try_into().map_err(|_| malformed())?;
+                let t = text(t)?;
+                Ok(Checked::Changed((number(exists)? == 1).then_some(t), now))
+            }
+            _ => Err(malformed()),
+        })
+        .collect()
 }

@@ -1,0 +1,503 @@
+//! The Redis store's calls, computed on the JS thread. The socket is Node's
+//! (`lib/redis-socket.js`); this holds everything else: the view, the engine's
+//! step (`step`, as the store's thread runs it), the scripts' bytes and their
+//! replies. JS hands over what the socket read and writes what this returns,
+//! so a call costs no thread hand-off, and the calls made in one turn of the
+//! event loop go out in one write. Replies come back in the order the commands
+//! were sent (RESP), which is how each is matched to its calls (`sent`).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::time::Instant;
+
+use super::scripts::{self, Cas, Checked};
+use super::{awake, guard_key, resp};
+use crate::engine::{apply, Command, Context, Policy, Record, Reply};
+use crate::store::job::{Answer, Completion};
+use crate::store::{codec, new_run_id, Executed, StoreError};
+
+/// Compare-and-set attempts before a command gives up as unavailable: only
+/// reached if the key changes under every attempt.
+const MAX_ATTEMPTS: usize = 64;
+
+/// At most this many keys in one script call (on a server in cluster mode, one:
+/// a script may name keys of one hash slot only, and each guard has a slot of
+/// its own). Past ~16 the server's saving is small (~3.5 µs a key at 16 or 64,
+/// against ~9 µs a call alone).
+const MAX_BATCH: usize = 16;
+
+/// Cached records beyond this are dropped wholesale: the cache is only a guess.
+const MAX_CACHED: usize = 100_000;
+
+/// A record as this guard last saw it on the server: its text, which a write
+/// is checked against, and what that text decodes to (kept decoded: decoding
+/// was a quarter of the store's work per call).
+struct Seen {
+    text: Option<String>,
+    record: Record,
+}
+
+/// This guard's last view of the server: records by key, and the server's clock.
+#[derive(Default)]
+struct View {
+    records: HashMap<String, Seen>,
+    /// The server's time in ms, and when it was received.
+    clock: Option<(i64, Instant)>,
+}
+
+impl View {
+    /// `record` must be what `text` decodes to.
+    fn remember(&mut self, key: &str, text: Option<String>, record: Record, server_now: i64) {
+        if self.records.len() >= MAX_CACHED {
+            self.records.clear();
+        }
+        match self.records.get_mut(key) {
+            Some(seen) => *seen = Seen { text, record },
+            None => {
+                self.records.insert(key.to_owned(), Seen { text, record });
+            }
+        }
+        self.saw_time(server_now);
+    }
+
+    fn saw_time(&mut self, server_now: i64) {
+        self.clock = Some((server_now, Instant::now()));
+    }
+
+    /// The record as last seen (a key never seen is guessed absent: if it is
+    /// not, the check says so and returns it) and the server's time now, as far
+    /// as this guard knows; a millisecond early, so the guess is not ahead of
+    /// the server. None before the server's time is known.
+    fn expected(&self, key: &str) -> Option<(Option<String>, Record, i64)> {
+        let (at, when) = self.clock?;
+        let now = at + when.elapsed().as_millis() as i64 - 1;
+        Some(match self.records.get(key) {
+            Some(seen) => (seen.text.clone(), seen.record.clone(), now),
+            None => (None, Record::default(), now),
+        })
+    }
+}
+
+fn decoded(key: &str, text: &Option<String>) -> Result<Record, StoreError> {
+    match text {
+        None => Ok(Record::default()),
+        Some(t) => codec::decode(key, t),
+    }
+}
+
+fn answered(key: &str, reply: Reply, now: i64) -> Answer {
+    Answer::Executed {
+        executed: Executed { reply, now },
+        key: key.to_owned(),
+    }
+}
+
+/// One attempt at a command: answered outright (it changes nothing, from what
+/// the server just said), or an answer to check and write on the server.
+// Made and taken apart at once, never stored: no box.
+#[allow(clippy::large_enum_variant)]
+enum Step {
+    Done(Reply),
+    Check {
+        cas: Cas,
+        /// What the key holds once the check passes: None, as before.
+        new_text: Option<String>,
+        rec: Record,
+        reply: Reply,
+    },
+}
+
+/// Applies `command` to `rec`, which is what `text` decodes to, at `now`; `from_server`:
+/// the server just said so (then an answer that writes nothing needs no check).
+fn step(
+    redis_key: &str,
+    command: &Command,
+    policy: &Policy,
+    text: Option<String>,
+    mut rec: Record,
+    now: i64,
+    from_server: bool,
+) -> Step {
+    // Redis keeps no cross-key state: fences rise with the server clock past purges.
+    let applied = {
+        let mut ctx = Context {
+            now,
+            policy,
+            fence_floor: 0,
+            new_run_id: &mut new_run_id,
+        };
+        apply(&mut rec, command.clone(), &mut ctx)
+    };
+    if !applied.changed && from_server {
+        return Step::Done(applied.reply);
+    }
+    let new_text = applied.changed.then(|| codec::encode(&rec));
+    // Idle records are history only: they expire; anything else never does.
+    let expire_ms = if rec.is_idle() {
+        policy.retention_ms.max(1)
+    } else {
+        0
+    };
+    Step::Check {
+        cas: Cas {
+            key: redis_key.to_owned(),
+            expected: text,
+            claimed_now: now,
+            write: new_text.clone().map(|t| (t, expire_ms)),
+        },
+        new_text,
+        rec,
+        reply: applied.reply,
+    }
+}
+
+struct Call {
+    id: u32,
+    key: String,
+    redis_key: String,
+    command: Command,
+    attempts: usize,
+}
+
+/// An answer computed and waiting for its check.
+struct Checking {
+    call: Call,
+    cas: Cas,
+    new_text: Option<String>,
+    rec: Record,
+    reply: Reply,
+    now: i64,
+}
+
+/// What a reply not yet received answers.
+enum Sent {
+    Read(Call),
+    Check(Vec<Checking>),
+    /// Part of the handshake: its name, for the error if it is refused.
+    Setup(&'static str),
+    /// The handshake's question whether the server runs in cluster mode.
+    ClusterInfo,
+}
+
+pub struct Wire {
+    policy: Policy,
+    view: View,
+    /// Keys a script call may check at most (one on a cluster: see `batch`).
+    max_batch: usize,
+    read_loaded: bool,
+    check_loaded: bool,
+    to_read: Vec<Call>,
+    to_check: Vec<Checking>,
+    sent: VecDeque<Sent>,
+    /// Bytes read and not yet a whole reply.
+    input: Vec<u8>,
+    /// Every call taken and not yet answered, wherever it is: a reset answers
+    /// each even if a panic left one only in a dropped local.
+    taken: HashSet<u32>,
+    done: Vec<Completion>,
+    /// Whether the handshake's replies are still awaited.
+    opening: bool,
+    /// The handshake was answered and nobody has been told yet.
+    opened: bool,
+}
+
+/// A reply that breaks the protocol: the connection is of no further use.
+pub struct Broken(pub String);
+
+impl Wire {
+    pub fn new(policy: Policy) -> Self {
+        Wire {
+            policy,
+            view: View::default(),
+            max_batch: 1,
+            read_loaded: false,
+            check_loaded: false,
+            to_read: Vec::new(),
+            to_check: Vec::new(),
+            sent: VecDeque::new(),
+            input: Vec::new(),
+            taken: HashSet::new(),
+            done: Vec::new(),
+            opening: false,
+            opened: false,
+        }
+    }
+
+    /// A new connection's first commands: AUTH and SELECT as the URL asks, and
+    /// whether the server runs in cluster mode. Answers `OPEN_ID` once all are answered.
+    pub fn handshake(
+        &mut self,
+        username: Option<&str>,
+        password: Option<&str>,
+        db: i64,
+    ) -> Vec<u8> {
+        let mut out = Vec::new();
+        if let Some(password) = password {
+            let mut auth = resp::Command::new(&mut out, if username.is_some() { 3 } else { 2 });
+            auth.arg(b"AUTH");
+            if let Some(user) = username {
+                auth.arg(user.as_bytes());
+            }
+            auth.arg(password.as_bytes());
+            self.sent.push_back(Sent::Setup("AUTH"));
+        }
+        if db != 0 {
+            resp::Command::new(&mut out, 2).arg(b"SELECT").int(db);
+            self.sent.push_back(Sent::Setup("SELECT"));
+        }
+        resp::Command::new(&mut out, 2).arg(b"INFO").arg(b"cluster");
+        self.sent.push_back(Sent::ClusterInfo);
+        self.opening = true;
+        out
+    }
+
+    /// Takes a call; its answer comes with a later `take_done`.
+    pub fn command(&mut self, id: u32, key: String, command: Command) {
+        crate::fault::inject("store", &key);
+        self.taken.insert(id);
+        let redis_key = guard_key(&key);
+        let call = Call {
+            id,
+            key,
+            redis_key,
+            command,
+            attempts: 0,
+        };
+        self.attempt(call, None);
+    }
+
+    /// One attempt at `call`, from what the server just said or else from the view.
+    fn attempt(&mut self, mut call: Call, known: Option<(Option<String>, Record, i64)>) {
+        if call.attempts == MAX_ATTEMPTS {
+            let why = format!(
+                "{:?} changed under {MAX_ATTEMPTS} attempts in a row",
+                call.key
+            );
+            return self.finish(call.id, Err(StoreError::Unavailable(why)));
+        }
+        call.attempts += 1;
+        let from_server = known.is_some();
+        let Some((text, rec, now)) = known.or_else(|| self.view.expected(&call.redis_key)) else {
+            return self.to_read.push(call);
+        };
+        match step(
+            &call.redis_key,
+            &call.command,
+            &self.policy,
+            text,
+            rec,
+            now,
+            from_server,
+        ) {
+            Step::Done(reply) => self.finish(call.id, Ok(answered(&call.key, reply, now))),
+            Step::Check {
+                cas,
+                new_text,
+                rec,
+                reply,
+            } => self.to_check.push(Checking {
+                call,
+                cas,
+                new_text,
+                rec,
+                reply,
+                now,
+            }),
+        }
+    }
+
+    /// The bytes of every command waiting to be sent (empty: none).
+    pub fn output(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for call in std::mem::take(&mut self.to_read) {
+            scripts::write_read(&mut out, &call.redis_key, self.read_loaded);
+            self.sent.push_back(Sent::Read(call));
+        }
+        let mut rest = std::mem::take(&mut self.to_check);
+        while !rest.is_empty() {
+            let after = rest.split_off(rest.len().min(self.max_batch));
+            scripts::write_check_and_set(&mut out, rest.iter().map(|c| &c.cas), self.check_loaded);
+            self.sent
+                .push_back(Sent::Check(std::mem::replace(&mut rest, after)));
+        }
+        if !out.is_empty() && self.taken.len() <= 1 {
+            awake::stay_awake(awake::WAIT);
+        }
+        out
+    }
+
+    /// Takes bytes the socket read: every whole reply in them is applied.
+    pub fn input(&mut self, bytes: &[u8]) -> Result<(), Broken> {
+        self.input.extend_from_slice(bytes);
+        let mut at = 0;
+        let result = loop {
+            match resp::parse(&self.input, at) {
+                Ok(Some((value, next))) => {
+                    at = next;
+                    let Some(sent) = self.sent.pop_front() else {
+                        break Err(Broken("Redis sent a reply to nothing asked".into()));
+                    };
+                    if let Err(e) = self.replied(sent, value) {
+                        break Err(e);
+                    }
+                }
+                Ok(None) => break Ok(()),
+                Err(resp::Malformed(why)) => {
+                    break Err(Broken(format!("Redis sent bytes that are not RESP: {why}")))
+                }
+            }
+        };
+        self.input.drain(..at);
+        if at > 0 && self.taken.is_empty() {
+            awake::stay_awake(awake::LINGER);
+        }
+        result
+    }
+
+    fn replied(&mut self, sent: Sent, value: resp::Value) -> Result<(), Broken> {
+        if let resp::Value::Error(message) = &value {
+            if message.starts_with("NOSCRIPT") {
+                // The server lost its scripts (flushed, or failed over): send them whole.
+                match sent {
+                    Sent::Read(call) => {
+                        self.read_loaded = false;
+                        self.to_read.push(call);
+                    }
+                    Sent::Check(batch) => {
+                        self.check_loaded = false;
+                        self.to_check.extend(batch);
+                    }
+                    Sent::Setup(_) | Sent::ClusterInfo => {}
+                }
+                return Ok(());
+            }
+        }
+        match sent {
+            Sent::Setup(what) => match value {
+                resp::Value::Error(message) => {
+                    Err(Broken(format!("Redis refused {what}: {message}")))
+                }
+                _ => Ok(()),
+            },
+            Sent::ClusterInfo => {
+                // Unknown (INFO refused) counts as cluster mode: batches of one work everywhere.
+                let single = matches!(&value, resp::Value::Bulk(text)
+                    if String::from_utf8_lossy(text).lines().any(|l| l.trim() == "cluster_enabled:0"));
+                self.max_batch = if single { MAX_BATCH } else { 1 };
+                if self.opening {
+                    self.opening = false;
+                    self.opened = true;
+                }
+                Ok(())
+            }
+            Sent::Read(call) => {
+                let read = match value {
+                    resp::Value::Error(message) => Err(format!("Redis: {message}")),
+                    v => scripts::read_reply(v).map_err(|e| format!("Redis: {e}")),
+                };
+                match read {
+                    Ok((text, now)) => {
+                        self.read_loaded = true;
+                        self.known(call, text, now);
+                    }
+                    Err(why) => self.finish(call.id, Err(StoreError::Unavailable(why))),
+                }
+                Ok(())
+            }
+            Sent::Check(batch) => {
+                let checked = match value {
+                    resp::Value::Error(message) => Err(format!("Redis: {message}")),
+                    v => scripts::checked_reply(v, batch.len()).map_err(|e| format!("Redis: {e}")),
+                };
+                let checked = match checked {
+                    Ok(c) => c,
+                    Err(why) => {
+                        for c in batch {
+                            self.finish(c.call.id, Err(StoreError::Unavailable(why.clone())));
+                        }
+                        return Ok(());
+                    }
+                };
+                self.check_loaded = true;
+                for (c, result) in batch.into_iter().zip(checked) {
+                    crate::fault::inject("wire", &c.call.key);
+                    match result {
+                        Checked::Answer(server_now) => {
+                            // Unchanged, the key holds what the view has already.
+                            match c.new_text {
+                                Some(t) => self.view.remember(
+                                    &c.call.redis_key,
+                                    Some(t),
+                                    c.rec,
+                                    server_now,
+                                ),
+                                None => self.view.saw_time(server_now),
+                            }
+                            self.finish(c.call.id, Ok(answered(&c.call.key, c.reply, c.now)));
+                        }
+                        Checked::Changed(current, server_now) => {
+                            self.known(c.call, current, server_now)
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The server said what `call`'s key holds: remembered, and computed from.
+    fn known(&mut self, call: Call, text: Option<String>, now: i64) {
+        match decoded(&call.key, &text) {
+            Ok(rec) => {
+                self.view
+                    .remember(&call.redis_key, text.clone(), rec.clone(), now);
+                self.attempt(call, Some((text, rec, now)));
+            }
+            Err(e) => self.finish(call.id, Err(e)),
+        }
+    }
+
+    fn finish(&mut self, id: u32, answer: Result<Answer, StoreError>) {
+        self.taken.remove(&id);
+        self.done.push((id, answer));
+    }
+
+    /// The connection is gone (`why`; `panicked`: the wire itself panicked):
+    /// every call taken and not answered fails (nothing is known of whether a
+    /// check that was sent was applied). The next connection starts afresh;
+    /// the view is kept (it is only a guess, and a panic leaves it a guess).
+    pub fn reset(&mut self, why: &str, panicked: bool) {
+        let err = || {
+            if panicked {
+                StoreError::Internal(why.to_owned())
+            } else {
+                StoreError::Unavailable(format!("Redis: {why}"))
+            }
+        };
+        self.opening = false;
+        self.opened = false;
+        self.to_read.clear();
+        self.to_check.clear();
+        self.sent.clear();
+        let mut ids: Vec<u32> = self.taken.drain().collect();
+        ids.sort_unstable();
+        self.done.extend(ids.into_iter().map(|id| (id, Err(err()))));
+        self.input.clear();
+        self.read_loaded = false;
+        self.check_loaded = false;
+    }
+
+    /// Whether the handshake was answered since this was last asked.
+    pub fn take_opened(&mut self) -> bool {
+        std::mem::take(&mut self.opened)
+    }
+
+    /// Answers ready to hand over.
+    pub fn take_done(&mut self) -> Vec<Completion> {
+        std::mem::take(&mut self.done)
+    }
+
+    /// Whether any call taken is not yet answered.
+    pub fn busy(&self) -> bool {
+        !self.taken.is_empty()
+    }
+}
