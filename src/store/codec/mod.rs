@@ -17,7 +17,11 @@ use crate::store::StoreError;
 pub const FORMAT_VERSION: u32 = 1;
 
 pub fn encode(rec: &Record) -> String {
-    serde_json::to_string(&v1::Stored::from(rec)).expect("stored records serialise")
+    // Sized for a record with its history (~500–800 bytes): grown once at most.
+    let mut out = Vec::with_capacity(1024);
+    serde_json::to_writer(&mut out, &v1::Stored::from(rec)).expect("stored records serialise");
+    // serde_json writes only UTF-8.
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 /// The record `text` holds; `key` names it in errors.

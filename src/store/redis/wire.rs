@@ -98,9 +98,8 @@ fn answered(key: &str, reply: Reply, now: i64) -> Answer {
 enum Step {
     Done(Reply),
     Check {
+        /// What the key holds once the check passes is `cas.write` (None: as before).
         cas: Cas,
-        /// What the key holds once the check passes: None, as before.
-        new_text: Option<String>,
         rec: Record,
         reply: Reply,
     },
@@ -142,9 +141,8 @@ fn step(
             key: redis_key.to_owned(),
             expected: text,
             claimed_now: now,
-            write: new_text.clone().map(|t| (t, expire_ms)),
+            write: new_text.map(|t| (t, expire_ms)),
         },
-        new_text,
         rec,
         reply: applied.reply,
     }
@@ -162,7 +160,6 @@ struct Call {
 struct Checking {
     call: Call,
     cas: Cas,
-    new_text: Option<String>,
     rec: Record,
     reply: Reply,
     now: i64,
@@ -289,15 +286,9 @@ impl Wire {
             from_server,
         ) {
             Step::Done(reply) => self.finish(call.id, Ok(answered(&call.key, reply, now))),
-            Step::Check {
-                cas,
-                new_text,
-                rec,
-                reply,
-            } => self.to_check.push(Checking {
+            Step::Check { cas, rec, reply } => self.to_check.push(Checking {
                 call,
                 cas,
-                new_text,
                 rec,
                 reply,
                 now,
@@ -307,7 +298,19 @@ impl Wire {
 
     /// The bytes of every command waiting to be sent (empty: none).
     pub fn output(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Sized for what is queued, so it is not grown (and copied) call by call.
+        let size: usize = self.to_read.len() * 128
+            + self
+                .to_check
+                .iter()
+                .map(|c| {
+                    let cas = &c.cas;
+                    96 + cas.key.len()
+                        + cas.expected.as_ref().map_or(0, String::len)
+                        + cas.write.as_ref().map_or(0, |w| w.0.len())
+                })
+                .sum::<usize>();
+        let mut out = Vec::with_capacity(size + 128);
         for call in std::mem::take(&mut self.to_read) {
             scripts::write_read(&mut out, &call.redis_key, self.read_loaded);
             self.sent.push_back(Sent::Read(call));
@@ -327,10 +330,19 @@ impl Wire {
 
     /// Takes bytes the socket read: every whole reply in them is applied.
     pub fn input(&mut self, bytes: &[u8]) -> Result<(), Broken> {
-        self.input.extend_from_slice(bytes);
+        // Replies usually arrive whole: they are read where they are, and only
+        // a reply cut short is kept, to be read with the bytes that complete it.
+        let pending = std::mem::take(&mut self.input);
+        let buf: std::borrow::Cow<'_, [u8]> = if pending.is_empty() {
+            std::borrow::Cow::Borrowed(bytes)
+        } else {
+            let mut joined = pending;
+            joined.extend_from_slice(bytes);
+            std::borrow::Cow::Owned(joined)
+        };
         let mut at = 0;
         let result = loop {
-            match resp::parse(&self.input, at) {
+            match resp::parse(&buf, at) {
                 Ok(Some((value, next))) => {
                     at = next;
                     let Some(sent) = self.sent.pop_front() else {
@@ -346,7 +358,9 @@ impl Wire {
                 }
             }
         };
-        self.input.drain(..at);
+        if result.is_ok() {
+            self.input = buf[at..].to_vec();
+        }
         if at > 0 && self.taken.is_empty() {
             awake::stay_awake(awake::LINGER);
         }
@@ -423,8 +437,8 @@ impl Wire {
                     match result {
                         Checked::Answer(server_now) => {
                             // Unchanged, the key holds what the view has already.
-                            match c.new_text {
-                                Some(t) => self.view.remember(
+                            match c.cas.write {
+                                Some((t, _)) => self.view.remember(
                                     &c.call.redis_key,
                                     Some(t),
                                     c.rec,
