@@ -76,3 +76,27 @@ test('redis: a call made alone is one script call, and calls made together share
   assert.ok(scriptCalls() - mid <= 11, `${scriptCalls() - mid} script calls for 160 acquires`)
   await g.close()
 })
+
+test('redis: calls on a key wait for the answer of one that writes it, so a burst of duplicates is checked, not computed again from the whole record', opts, async (t) => {
+  const server = await redis.startRedis()
+  t.after(() => server.stop())
+  const g = await TaskGuard.open({ store: server.url })
+  const sentBack = () => Number(spawnSync('redis-cli', ['-p', String(server.port), 'INFO', 'stats'], { encoding: 'utf8' }).stdout.match(/total_net_output_bytes:(\d+)/)[1])
+  await g.acquire('warm')
+  const before = sentBack()
+  const answers = await Promise.all(Array.from({ length: 2000 }, () => g.acquire('dup', { meta: { pad: 'x'.repeat(300) } })))
+  const statuses = answers.map((a) => a.status)
+  assert.equal(statuses.filter((s) => s === 'acquired').length, 1)
+  assert.equal(statuses.filter((s) => s === 'already_running').length, 1999)
+  assert.equal(new Set(answers.map((a) => a.runId)).size, 1, 'every duplicate names the one run')
+  // Computed before the grant was answered, each duplicate would fail its check and
+  // be sent the record (~700 bytes) to compute again from: ~1.4 MB.
+  const bytes = sentBack() - before
+  assert.ok(bytes < 200_000, `the server sent ${bytes} bytes for 2,000 duplicates`)
+  // A release goes after the conflicts it queued behind; a new acquire after it.
+  const granted = answers.find((a) => a.status === 'acquired')
+  const [released, again] = await Promise.all([g.release('dup', granted.runId), g.acquire('dup')])
+  assert.equal(released.status, 'released')
+  assert.equal(again.status, 'acquired')
+  await g.close()
+})

@@ -154,6 +154,21 @@ struct Call {
     redis_key: String,
     command: Command,
     attempts: usize,
+    /// Counted in its key's `writing` (see `Keyed`).
+    writes: bool,
+}
+
+/// A key with calls taken and not answered. A call whose answer writes the key
+/// (or whose key must be read first) makes the calls that come after it wait
+/// for its answer: computed before it, from a view it is about to change, they
+/// would all fail their checks and each come back with the whole record to be
+/// computed again (a burst of duplicates did: ~30% slower than one computed
+/// after the write). Calls that write nothing go together.
+#[derive(Default)]
+struct Keyed {
+    in_flight: usize,
+    writing: usize,
+    waiting: VecDeque<Call>,
 }
 
 /// An answer computed and waiting for its check.
@@ -190,6 +205,8 @@ pub struct Wire {
     /// Every call taken and not yet answered, wherever it is: a reset answers
     /// each even if a panic left one only in a dropped local.
     taken: HashSet<u32>,
+    /// By Redis key, the keys with calls taken and not answered.
+    keys: HashMap<String, Keyed>,
     done: Vec<Completion>,
     /// Whether the handshake's replies are still awaited.
     opening: bool,
@@ -213,6 +230,7 @@ impl Wire {
             sent: VecDeque::new(),
             input: Vec::new(),
             taken: HashSet::new(),
+            keys: HashMap::new(),
             done: Vec::new(),
             opening: false,
             opened: false,
@@ -258,8 +276,28 @@ impl Wire {
             redis_key,
             command,
             attempts: 0,
+            writes: false,
         };
+        let keyed = self.keys.entry(call.redis_key.clone()).or_default();
+        if keyed.writing > 0 || !keyed.waiting.is_empty() {
+            return keyed.waiting.push_back(call);
+        }
+        keyed.in_flight += 1;
         self.attempt(call, None);
+    }
+
+    /// Counts `call` in its key's writing calls, or not.
+    fn set_writes(&mut self, call: &mut Call, writes: bool) {
+        if call.writes != writes {
+            if let Some(keyed) = self.keys.get_mut(&call.redis_key) {
+                if writes {
+                    keyed.writing += 1;
+                } else {
+                    keyed.writing -= 1;
+                }
+            }
+            call.writes = writes;
+        }
     }
 
     /// One attempt at `call`, from what the server just said or else from the view.
@@ -269,11 +307,13 @@ impl Wire {
                 "{:?} changed under {MAX_ATTEMPTS} attempts in a row",
                 call.key
             );
-            return self.finish(call.id, Err(StoreError::Unavailable(why)));
+            return self.finish(call, Err(StoreError::Unavailable(why)));
         }
         call.attempts += 1;
         let from_server = known.is_some();
         let Some((text, rec, now)) = known.or_else(|| self.view.expected(&call.redis_key)) else {
+            // What it will write is not known until the record is read.
+            self.set_writes(&mut call, true);
             return self.to_read.push(call);
         };
         match step(
@@ -285,14 +325,20 @@ impl Wire {
             now,
             from_server,
         ) {
-            Step::Done(reply) => self.finish(call.id, Ok(answered(&call.key, reply, now))),
-            Step::Check { cas, rec, reply } => self.to_check.push(Checking {
-                call,
-                cas,
-                rec,
-                reply,
-                now,
-            }),
+            Step::Done(reply) => {
+                let answer = Ok(answered(&call.key, reply, now));
+                self.finish(call, answer)
+            }
+            Step::Check { cas, rec, reply } => {
+                self.set_writes(&mut call, cas.write.is_some());
+                self.to_check.push(Checking {
+                    call,
+                    cas,
+                    rec,
+                    reply,
+                    now,
+                })
+            }
         }
     }
 
@@ -315,12 +361,16 @@ impl Wire {
             scripts::write_read(&mut out, &call.redis_key, self.read_loaded);
             self.sent.push_back(Sent::Read(call));
         }
-        let mut rest = std::mem::take(&mut self.to_check);
-        while !rest.is_empty() {
-            let after = rest.split_off(rest.len().min(self.max_batch));
-            scripts::write_check_and_set(&mut out, rest.iter().map(|c| &c.cas), self.check_loaded);
-            self.sent
-                .push_back(Sent::Check(std::mem::replace(&mut rest, after)));
+        // Taken from the front a batch at a time, each moved once (splitting the
+        // rest off instead moved all that was left for every batch).
+        let mut queued = std::mem::take(&mut self.to_check).into_iter();
+        loop {
+            let batch: Vec<Checking> = queued.by_ref().take(self.max_batch).collect();
+            if batch.is_empty() {
+                break;
+            }
+            scripts::write_check_and_set(&mut out, batch.iter().map(|c| &c.cas), self.check_loaded);
+            self.sent.push_back(Sent::Check(batch));
         }
         if !out.is_empty() && self.taken.len() <= 1 {
             awake::stay_awake(awake::WAIT);
@@ -413,7 +463,7 @@ impl Wire {
                         self.read_loaded = true;
                         self.known(call, text, now);
                     }
-                    Err(why) => self.finish(call.id, Err(StoreError::Unavailable(why))),
+                    Err(why) => self.finish(call, Err(StoreError::Unavailable(why))),
                 }
                 Ok(())
             }
@@ -426,7 +476,7 @@ impl Wire {
                     Ok(c) => c,
                     Err(why) => {
                         for c in batch {
-                            self.finish(c.call.id, Err(StoreError::Unavailable(why.clone())));
+                            self.finish(c.call, Err(StoreError::Unavailable(why.clone())));
                         }
                         return Ok(());
                     }
@@ -446,7 +496,8 @@ impl Wire {
                                 ),
                                 None => self.view.saw_time(server_now),
                             }
-                            self.finish(c.call.id, Ok(answered(&c.call.key, c.reply, c.now)));
+                            let answer = Ok(answered(&c.call.key, c.reply, c.now));
+                            self.finish(c.call, answer);
                         }
                         Checked::Changed(current, server_now) => {
                             self.known(c.call, current, server_now)
@@ -466,13 +517,39 @@ impl Wire {
                     .remember(&call.redis_key, text.clone(), rec.clone(), now);
                 self.attempt(call, Some((text, rec, now)));
             }
-            Err(e) => self.finish(call.id, Err(e)),
+            Err(e) => self.finish(call, Err(e)),
         }
     }
 
-    fn finish(&mut self, id: u32, answer: Result<Answer, StoreError>) {
-        self.taken.remove(&id);
-        self.done.push((id, answer));
+    /// Answers `call`; the calls that waited for its key then go, up to the next that writes.
+    fn finish(&mut self, mut call: Call, answer: Result<Answer, StoreError>) {
+        self.taken.remove(&call.id);
+        self.done.push((call.id, answer));
+        self.set_writes(&mut call, false);
+        let Some(keyed) = self.keys.get_mut(&call.redis_key) else {
+            return;
+        };
+        keyed.in_flight -= 1;
+        loop {
+            let Some(keyed) = self.keys.get_mut(&call.redis_key) else {
+                return;
+            };
+            if keyed.writing > 0 {
+                return;
+            }
+            match keyed.waiting.pop_front() {
+                Some(next) => {
+                    keyed.in_flight += 1;
+                    self.attempt(next, None);
+                }
+                None => {
+                    if keyed.in_flight == 0 {
+                        self.keys.remove(&call.redis_key);
+                    }
+                    return;
+                }
+            }
+        }
     }
 
     /// The connection is gone (`why`; `panicked`: the wire itself panicked):
@@ -492,6 +569,7 @@ impl Wire {
         self.to_read.clear();
         self.to_check.clear();
         self.sent.clear();
+        self.keys.clear();
         let mut ids: Vec<u32> = self.taken.drain().collect();
         ids.sort_unstable();
         self.done.extend(ids.into_iter().map(|id| (id, Err(err()))));
