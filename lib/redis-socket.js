@@ -92,7 +92,7 @@ class RedisSocket {
     let resolve, reject
     const promise = new Promise((res, rej) => ((resolve = res), (reject = rej)))
     this.#opening = { promise, resolve, reject }
-    const where = address.path !== undefined && address.path !== null ? { path: address.path } : { host: address.host, port: address.port }
+    const where = { host: address.host, port: address.port }
     const socket = address.tls
       ? tls.connect({
           ...where,
