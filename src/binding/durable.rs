@@ -118,7 +118,6 @@ impl Durable {
                         connect_timeout: Duration::from_millis(settings.connect_timeout_ms),
                         command_timeout: Duration::from_millis(settings.command_timeout_ms),
                         tls: settings.tls.clone(),
-                        policy: settings.policy.clone(),
                     },
                     deliver,
                 )

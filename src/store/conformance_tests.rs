@@ -326,7 +326,6 @@ fn redis_store_conforms() {
                 connect_timeout: Duration::from_secs(5),
                 command_timeout: Duration::from_secs(5),
                 tls: None,
-                policy: Policy::default(),
             };
             RedisStore::start(options, deliver).unwrap()
         },

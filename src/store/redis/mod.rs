@@ -34,7 +34,7 @@ pub use keys::{guard_key, scan_pattern, storage_key_of};
 
 use super::job::{Answer, DeliverAnswers, Outbox, OPEN_ID};
 use super::{codec, count, matching, After, InspectFilter, Inspection, StoreError};
-use crate::engine::{Policy, Record};
+use crate::engine::Record;
 
 /// How long connecting, and one command, may take when the caller names no limit.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 5_000;
@@ -46,7 +46,6 @@ pub struct RedisOptions {
     pub command_timeout: Duration,
     /// For `rediss://`: a CA to verify the server against, a client certificate.
     pub tls: Option<redis::TlsCertificates>,
-    pub policy: Policy,
 }
 
 /// The inspection thread: inspections in, answered through `deliver`.
