@@ -45,6 +45,44 @@ test('redis: key layout, expiry of history only, and answers that change nothing
   await g.close()
 })
 
+test('redis: a value is the record with a stamp first, checked by its stamp; a value without one (an earlier task-guard wrote it) is checked whole', opts, async () => {
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).stdout.trim()
+  const a = await TaskGuard.open({ store: server.url, namespace: 'stamps' })
+  const run = await a.acquire('k')
+  const stamped = cli('GET', 'tg:{stamps/k}')
+  assert.match(stamped, /^\{"w":"[0-9a-f]{16}","v":1,"phase":\{"Running":\{"run_id":"/)
+  assert.equal(JSON.parse(stamped).phase.Running.run_id, run.runId)
+  await a.heartbeat('k', run.runId)
+  const next = cli('GET', 'tg:{stamps/k}')
+  assert.notEqual(next.slice(0, 23), stamped.slice(0, 23), 'each write draws a new stamp')
+
+  // The record as task-guard wrote it before stamps: the same run.
+  const plain = `{${next.slice(24)}`
+  assert.equal(cli('SET', 'tg:{stamps/k}', plain), 'OK')
+  const b = await TaskGuard.open({ store: server.url, namespace: 'stamps' })
+  const dup = await b.acquire('k')
+  assert.equal(dup.status, 'already_running')
+  assert.equal(dup.runId, run.runId)
+  assert.equal(cli('GET', 'tg:{stamps/k}'), plain, 'a conflict writes nothing')
+  // a last wrote a stamp the key no longer holds: its check fails, and it computes again from the key.
+  assert.equal((await a.heartbeat('k', run.runId)).status, 'extended')
+  assert.match(cli('GET', 'tg:{stamps/k}'), /^\{"w":"[0-9a-f]{16}","v":1,/)
+
+  // b's view holds the plain text whole; the key holds a's stamped write since. A
+  // release by b of the run it saw must not be judged on that old text alone: it
+  // reads the key again. The same holds the other way round.
+  assert.equal(cli('SET', 'tg:{stamps/k}', plain), 'OK')
+  const c = await TaskGuard.open({ store: server.url, namespace: 'stamps' })
+  assert.equal((await c.acquire('k')).status, 'already_running', 'c reads the plain text')
+  await a.forceRelease('k')
+  const mine = await c.acquire('k')
+  assert.equal(mine.status, 'acquired', 'c\'s whole-text check failed against a\'s write, and it computed again')
+  assert.equal((await b.release('k', run.runId)).status, 'lost')
+  const inspected = await b.inspect()
+  assert.equal(inspected.guards.find((g) => g.key === 'k')?.runId, mine.runId)
+  for (const g of [a, b, c]) await g.close()
+})
+
 test('redis: inspect uses SCAN and pages through tens of thousands of guards', opts, async () => {
   const g = await open()
   for (let i = 0; i < 20_000; i += 1000) {

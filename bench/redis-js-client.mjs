@@ -1,11 +1,11 @@
 // The ceiling of a Redis client that runs on the JS thread alone: one socket,
 // RESP written and parsed here, no store thread and no hand-offs between threads.
 // It does the guard's server work and a share of its client work: each call
-// JSON-encodes a ~200-byte record, and the calls in flight together go out as one
-// script call of up to `batch` keys, pipelined, as the Redis store batches them:
-// the script is the store's check-and-set itself (the text expected, the claimed
-// time, the new text and its expiry a key; read, compare, write), so the server
-// does the same work a key. It has no engine, no answers to build and no checks,
+// JSON-encodes a record of the store's size, and the calls in flight together go
+// out as one script call of up to `batch` keys, pipelined, as the Redis store
+// batches them: the script is the store's check-and-set itself (the stamp
+// expected, the claimed time, the new text and its expiry a key; read, compare,
+// write), so the server does the same work a key. It has no engine, no answers to build and no checks,
 // so it costs less than any complete guard: what a guard of this shape could
 // reach at most on this host, not a contender.
 import fs from 'node:fs'
@@ -83,6 +83,9 @@ const CHECK_AND_SET = (() => {
   return text
 })()
 
+// Bytes of a value's stamp that a check compares.
+const STAMP = 23
+
 const bulk = (s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`
 
 /**
@@ -134,7 +137,8 @@ export async function jsThreadClient({ port, batch, lanes, seconds, serverCpu })
       for (const c of calls) out += bulk(c.key)
       out += bulk('250')
       for (const c of calls) {
-        out += c.expected === null ? bulk('') + bulk('0') : bulk(c.expected) + bulk('1')
+        // As the store checks a value it wrote: by its stamp (see src/store/redis/stamp.rs).
+        out += c.expected === null ? bulk('') + bulk('0') : bulk(c.expected.slice(0, STAMP)) + bulk('2')
         out += bulk(now) + bulk(c.value) + bulk('1') + bulk(c.expireMs)
       }
       sent.push(calls)
@@ -150,21 +154,24 @@ export async function jsThreadClient({ port, batch, lanes, seconds, serverCpu })
         queueMicrotask(flush)
       }
     })
-  // Records of the store's shape and size (~720 bytes running, ~520 idle: the
-  // run, the last fence and the last four ended runs): the server's cost a key
-  // grows with the record's length.
+  // Records of the store's shape and size (~740 bytes running, ~540 idle: a
+  // stamp, the run, the last fence and the last four ended runs): the server's
+  // cost a key grows with the record's length.
   const runId = (i) => `01a21777-9259-7dcc-9191-${String(i).padStart(12, '0')}`
   const history = (i) => Array.from({ length: 4 }, (_, k) => ({ run_id: runId(i - k), ended_at: 1795690041945 + i - k, how: { Released: 'Succeeded' } }))
   const at = 1795690050954
+  // Unique a write, as the store's random stamps are (its keys are this client's own).
+  let writes = 0
+  const stamped = (json) => `{"w":"${(++writes).toString(16).padStart(16, '0')}",${json.slice(1)}`
   const running = (i) =>
-    JSON.stringify({
+    stamped(JSON.stringify({
       v: 1,
       phase: { Running: { run_id: runId(i), fencing_token: (at + i) * 1000, started_at: at + i, expires_at: at + i + 600000, ttl_ms: 600000, owner: 'vm:17617', attempt: 1, meta: null } },
       last_fence: (at + i) * 1000,
       history: history(i - 1),
       updated_at: at + i,
-    })
-  const idle = (i) => JSON.stringify({ v: 1, phase: 'Idle', last_fence: (at + i) * 1000, history: history(i), updated_at: at + i })
+    }))
+  const idle = (i) => stamped(JSON.stringify({ v: 1, phase: 'Idle', last_fence: (at + i) * 1000, history: history(i), updated_at: at + i }))
   let pairs = 0
   const run = Math.random().toString(36).slice(2)
   const deadline = performance.now() + seconds * 1000

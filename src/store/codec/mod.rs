@@ -19,9 +19,14 @@ pub const FORMAT_VERSION: u32 = 1;
 pub fn encode(rec: &Record) -> String {
     // Sized for a record with its history (~500–800 bytes): grown once at most.
     let mut out = Vec::with_capacity(1024);
-    serde_json::to_writer(&mut out, &v1::Stored::from(rec)).expect("stored records serialise");
+    encode_into(&mut out, rec);
     // serde_json writes only UTF-8.
     String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Appends the record's text (a JSON object) to `out`.
+pub fn encode_into(out: &mut Vec<u8>, rec: &Record) {
+    serde_json::to_writer(out, &v1::Stored::from(rec)).expect("stored records serialise");
 }
 
 /// The record `text` holds; `key` names it in errors.

@@ -19,6 +19,7 @@ mod awake;
 mod keys;
 mod resp;
 mod scripts;
+mod stamp;
 pub mod wire;
 
 use std::panic::AssertUnwindSafe;

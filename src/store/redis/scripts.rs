@@ -6,6 +6,7 @@ use redis::aio::ConnectionManager;
 use redis::Script;
 
 use super::resp;
+use super::stamp::Expected;
 use std::sync::LazyLock;
 
 /// The record and the server's clock, read together.
@@ -15,24 +16,33 @@ static READ: LazyLock<Script> = LazyLock::new(|| Script::new(READ_LUA));
 
 /// Engine answers for several keys, each checked and written as one was alone:
 /// for entry i (KEYS[i], ARGV[2+6(i-1)..]): applies only if the key still holds
-/// what the answer was computed from (the text, with the flag after it '0' for
-/// absent) and the `now` it was computed at is the server's clock, at most
-/// ARGV[1] (WINDOW_MS) ms behind and never ahead. Then writes the new text if
-/// its flag is '1', with a PX expiry in ms ('0': none). Answers TIME's two
-/// fields, then per entry 1 (applied) or {current record, exists} to compute
-/// again from. One call for many keys because a script call costs the server several
-/// times the reads and writes inside it (see the README's performance section).
+/// what the answer was computed from and the `now` it was computed at is the
+/// server's clock, at most ARGV[1] (WINDOW_MS) ms behind and never ahead. What
+/// it was computed from is the text's stamp (flag '2': its first bytes, see
+/// `stamp`), the whole text (flag '1': a value without a stamp) or nothing
+/// (flag '0': absent). Then writes the new text if its flag is '1', with a PX
+/// expiry in ms ('0': none). Answers TIME's two fields, then per entry 1
+/// (applied) or {current record, exists} to compute again from. One call for
+/// many keys because a script call costs the server several times the reads
+/// and writes inside it (see the README's performance section).
 const CHECK_AND_SET_LUA: &str = "local t = redis.call('TIME')
          local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
          local oldest = now - tonumber(ARGV[1])
          local out = {t[1], t[2]}
          for i = 1, #KEYS do
            local a = 2 + (i - 1) * 6
-           local cur = redis.call('GET', KEYS[i])
-           local claimed = tonumber(ARGV[a + 2])
+           local how = ARGV[a + 1]
+           local cur
            local same
-           if ARGV[a + 1] == '0' then same = (cur == false) else same = (cur == ARGV[a]) end
+           if how == '2' then
+             same = (redis.call('GETRANGE', KEYS[i], '0', '22') == ARGV[a])
+           else
+             cur = redis.call('GET', KEYS[i])
+             if how == '0' then same = (cur == false) else same = (cur == ARGV[a]) end
+           end
+           local claimed = tonumber(ARGV[a + 2])
            if (not same) or claimed > now or claimed < oldest then
+             if how == '2' then cur = redis.call('GET', KEYS[i]) end
              out[#out + 1] = {cur or '', cur and 1 or 0}
            else
              if ARGV[a + 4] == '1' then
@@ -58,12 +68,12 @@ pub enum Checked {
     Changed(Option<String>, i64),
 }
 
-/// One key's answer to check and write: computed from `expected` (None: the
-/// key was absent) at `claimed_now`; `write` is the new text and its expiry in
-/// ms (0: none), None for an answer that changes nothing.
+/// One key's answer to check and write: computed from what `expected` names
+/// at `claimed_now`; `write` is the new text and its expiry in ms (0: none),
+/// None for an answer that changes nothing.
 pub struct Cas {
     pub key: String,
-    pub expected: Option<String>,
+    pub expected: Expected,
     pub claimed_now: i64,
     pub write: Option<(String, u64)>,
 }
@@ -118,8 +128,13 @@ pub fn write_check_and_set<'a>(
             .write
             .as_ref()
             .map_or(("", 0), |(t, ms)| (t.as_str(), *ms));
-        call.arg(e.expected.as_deref().unwrap_or("").as_bytes())
-            .arg(if e.expected.is_some() { b"1" } else { b"0" })
+        let (expected, how): (&[u8], &[u8]) = match &e.expected {
+            Expected::Absent => (b"", b"0"),
+            Expected::Whole(text) => (text.as_bytes(), b"1"),
+            Expected::Stamp(stamp) => (stamp, b"2"),
+        };
+        call.arg(expected)
+            .arg(how)
             .int(e.claimed_now)
             .arg(new.as_bytes())
             .arg(if e.write.is_some() { b"1" } else { b"0" })
@@ -184,4 +199,16 @@ pub fn checked_reply(v: resp::Value, n: usize) -> Result<Vec<Checked>, String> {
             _ => Err(malformed()),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::stamp;
+    use super::*;
+
+    #[test]
+    fn the_check_reads_as_many_bytes_as_a_stamp_has() {
+        let range = format!("GETRANGE', KEYS[i], '0', '{}')", stamp::LEN - 1);
+        assert!(CHECK_AND_SET_LUA.contains(&range), "{range}");
+    }
 }

@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Instant;
 
 use super::scripts::{self, Cas, Checked};
+use super::stamp::{self, Expected};
 use super::{awake, guard_key, resp};
 use crate::engine::{apply, Command, Context, Policy, Record, Reply};
 use crate::store::job::{Answer, Completion};
@@ -28,11 +29,11 @@ const MAX_BATCH: usize = 16;
 /// Cached records beyond this are dropped wholesale: the cache is only a guess.
 const MAX_CACHED: usize = 100_000;
 
-/// A record as this guard last saw it on the server: its text, which a write
-/// is checked against, and what that text decodes to (kept decoded: decoding
+/// A record as this guard last saw it on the server: what a write is checked
+/// against (its stamp), and what its text decodes to (kept decoded: decoding
 /// was a quarter of the store's work per call).
 struct Seen {
-    text: Option<String>,
+    expected: Expected,
     record: Record,
 }
 
@@ -45,15 +46,16 @@ struct View {
 }
 
 impl View {
-    /// `record` must be what `text` decodes to.
-    fn remember(&mut self, key: &str, text: Option<String>, record: Record, server_now: i64) {
+    /// `record` must be what the text `expected` names decodes to.
+    fn remember(&mut self, key: &str, expected: Expected, record: Record, server_now: i64) {
         if self.records.len() >= MAX_CACHED {
             self.records.clear();
         }
         match self.records.get_mut(key) {
-            Some(seen) => *seen = Seen { text, record },
+            Some(seen) => *seen = Seen { expected, record },
             None => {
-                self.records.insert(key.to_owned(), Seen { text, record });
+                self.records
+                    .insert(key.to_owned(), Seen { expected, record });
             }
         }
         self.saw_time(server_now);
@@ -67,12 +69,12 @@ impl View {
     /// not, the check says so and returns it) and the server's time now, as far
     /// as this guard knows; a millisecond early, so the guess is not ahead of
     /// the server. None before the server's time is known.
-    fn expected(&self, key: &str) -> Option<(Option<String>, Record, i64)> {
+    fn expected(&self, key: &str) -> Option<(Expected, Record, i64)> {
         let (at, when) = self.clock?;
         let now = at + when.elapsed().as_millis() as i64 - 1;
         Some(match self.records.get(key) {
-            Some(seen) => (seen.text.clone(), seen.record.clone(), now),
-            None => (None, Record::default(), now),
+            Some(seen) => (seen.expected.clone(), seen.record.clone(), now),
+            None => (Expected::Absent, Record::default(), now),
         })
     }
 }
@@ -105,13 +107,14 @@ enum Step {
     },
 }
 
-/// Applies `command` to `rec`, which is what `text` decodes to, at `now`; `from_server`:
-/// the server just said so (then an answer that writes nothing needs no check).
+/// Applies `command` to `rec`, which is what the text `expected` names decodes
+/// to, at `now`; `from_server`: the server just said so (then an answer that
+/// writes nothing needs no check).
 fn step(
     redis_key: &str,
     command: &Command,
     policy: &Policy,
-    text: Option<String>,
+    expected: Expected,
     mut rec: Record,
     now: i64,
     from_server: bool,
@@ -129,7 +132,7 @@ fn step(
     if !applied.changed && from_server {
         return Step::Done(applied.reply);
     }
-    let new_text = applied.changed.then(|| codec::encode(&rec));
+    let new_text = applied.changed.then(|| stamp::stamped(&rec).0);
     // Idle records are history only: they expire; anything else never does.
     let expire_ms = if rec.is_idle() {
         policy.retention_ms.max(1)
@@ -139,7 +142,7 @@ fn step(
     Step::Check {
         cas: Cas {
             key: redis_key.to_owned(),
-            expected: text,
+            expected,
             claimed_now: now,
             write: new_text.map(|t| (t, expire_ms)),
         },
@@ -301,7 +304,7 @@ impl Wire {
     }
 
     /// One attempt at `call`, from what the server just said or else from the view.
-    fn attempt(&mut self, mut call: Call, known: Option<(Option<String>, Record, i64)>) {
+    fn attempt(&mut self, mut call: Call, known: Option<(Expected, Record, i64)>) {
         if call.attempts == MAX_ATTEMPTS {
             let why = format!(
                 "{:?} changed under {MAX_ATTEMPTS} attempts in a row",
@@ -311,7 +314,8 @@ impl Wire {
         }
         call.attempts += 1;
         let from_server = known.is_some();
-        let Some((text, rec, now)) = known.or_else(|| self.view.expected(&call.redis_key)) else {
+        let Some((expected, rec, now)) = known.or_else(|| self.view.expected(&call.redis_key))
+        else {
             // What it will write is not known until the record is read.
             self.set_writes(&mut call, true);
             return self.to_read.push(call);
@@ -320,7 +324,7 @@ impl Wire {
             &call.redis_key,
             &call.command,
             &self.policy,
-            text,
+            expected,
             rec,
             now,
             from_server,
@@ -352,7 +356,10 @@ impl Wire {
                 .map(|c| {
                     let cas = &c.cas;
                     96 + cas.key.len()
-                        + cas.expected.as_ref().map_or(0, String::len)
+                        + match &cas.expected {
+                            Expected::Whole(text) => text.len(),
+                            _ => stamp::LEN,
+                        }
                         + cas.write.as_ref().map_or(0, |w| w.0.len())
                 })
                 .sum::<usize>();
@@ -490,7 +497,7 @@ impl Wire {
                             match c.cas.write {
                                 Some((t, _)) => self.view.remember(
                                     &c.call.redis_key,
-                                    Some(t),
+                                    Expected::of(Some(t)),
                                     c.rec,
                                     server_now,
                                 ),
@@ -513,9 +520,10 @@ impl Wire {
     fn known(&mut self, call: Call, text: Option<String>, now: i64) {
         match decoded(&call.key, &text) {
             Ok(rec) => {
+                let expected = Expected::of(text);
                 self.view
-                    .remember(&call.redis_key, text.clone(), rec.clone(), now);
-                self.attempt(call, Some((text, rec, now)));
+                    .remember(&call.redis_key, expected.clone(), rec.clone(), now);
+                self.attempt(call, Some((expected, rec, now)));
             }
             Err(e) => self.finish(call, Err(e)),
         }
