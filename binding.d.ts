@@ -17,26 +17,18 @@ export declare class ExternalObject<T> {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
- * A durable store's batch of answers. Each answer to a command has its
- * numbers (see `answer`) at `SLOTS` × its index in `numbers`: one typed array
- * for the batch, where a JS array per answer cost a native call per number
- * (half of the JS thread's time with 64 calls in flight on Redis).
+ * A durable store's batch of answers, in as few JS values as carry it: per
+ * answer `STRIDE` numbers in `numbers` (its call's id, the length in UTF-16
+ * units of its strings in `texts` or -1 for none, then its `SLOTS` numbers:
+ * see `answer`), all answers' strings one after another in `texts`, and as
+ * objects in `extras` only the answers that carry more (an error, events, an
+ * inspection). An object per answer cost as much as the rest of a call's
+ * crossing; a JS array of numbers per answer, a native call per number.
  */
 export interface BatchOut {
-  completions: Array<CompletionOut>
   numbers: Float64Array
-}
-
-/** One answer of a durable store's batch. Absent fields are left unset. */
-export interface CompletionOut {
-  id: number
-  /** An answer to a command: its strings (see `answer`). */
-  text?: string
-  inspection?: InspectOut
-  errorCode?: string
-  errorMessage?: string
-  /** Only while the guard has event listeners, and only if there are any. */
-  events?: Array<EventOut>
+  texts: string
+  extras?: Array<ExtraOut>
 }
 
 export interface CountsOut {
@@ -59,6 +51,20 @@ export interface EventOut {
   healedBy?: string
   /** failed: 'released' or 'stale'. */
   cause?: string
+}
+
+/**
+ * What an answer of a batch carries besides numbers and strings. Absent
+ * fields are left unset.
+ */
+export interface ExtraOut {
+  /** The answer's place in the batch. */
+  index: number
+  inspection?: InspectOut
+  errorCode?: string
+  errorMessage?: string
+  /** Only while the guard has event listeners, and only if there are any. */
+  events?: Array<EventOut>
 }
 
 /**
@@ -232,8 +238,8 @@ export interface WireAddress {
 export interface WireIo {
   /** Answers, if any are ready. */
   batch?: BatchOut
-  /** Bytes to write, if any. */
-  output?: Buffer
+  /** Bytes to write, if any, as a Latin-1 string (see `Latin1`). */
+  output?: string
   /** The handshake has been answered: the connection is ready. */
   opened: boolean
   /** Calls still await replies. */

@@ -9,6 +9,9 @@
 const native = require('./native')
 const results = require('./results')
 const { decode, letsWaitersIn, endsARun, SLOTS } = require('./answers')
+
+/** Numbers per answer in a batch: its id, its strings' length, its SLOTS. */
+const STRIDE = 2 + SLOTS
 const { codedError, fromNative } = require('./errors')
 const { AnswerWait } = require('./answer-wait')
 const { RedisSocket } = require('./redis-socket')
@@ -89,20 +92,36 @@ class DurableBackend {
     }
   }
 
-  /** `batch.numbers` holds each completion's numbers, SLOTS of them at SLOTS × its index. */
+  /**
+   * A batch of answers (src/binding/replies.rs, BatchOut): per answer STRIDE
+   * numbers (its call's id, the length of its strings in `texts` or -1, its
+   * SLOTS numbers), the strings one after another, and `extras` for the
+   * answers that carry an error, events or an inspection, in order.
+   */
   #complete(batch) {
-    const { completions, numbers } = batch
-    for (let i = 0; i < completions.length; i++) {
-      const c = completions[i]
-      const p = this.#pending.get(c.id)
+    const { numbers, texts, extras } = batch
+    const n = numbers.length / STRIDE
+    let at = 0
+    let e = 0
+    for (let i = 0; i < n; i++) {
+      const base = i * STRIDE
+      const length = numbers[base + 1]
+      let text
+      if (length >= 0) {
+        text = length === texts.length ? texts : texts.slice(at, at + length)
+        at += length
+      }
+      const extra = extras !== undefined && e < extras.length && extras[e].index === i ? extras[e++] : undefined
+      const id = numbers[base]
+      const p = this.#pending.get(id)
       if (p === undefined) continue
-      this.#pending.delete(c.id)
-      if (c.errorCode !== undefined) {
-        p.reject(codedError(c.errorCode, c.errorMessage))
+      this.#pending.delete(id)
+      if (extra?.errorCode !== undefined) {
+        p.reject(codedError(extra.errorCode, extra.errorMessage))
         continue
       }
-      if (c.events !== undefined) this.#emit(p.quiet ? c.events.filter((e) => e.type !== 'conflict') : c.events)
-      p.resolve(p.build(c, numbers.subarray(i * SLOTS, (i + 1) * SLOTS)))
+      if (extra?.events !== undefined) this.#emit(p.quiet ? extra.events.filter((ev) => ev.type !== 'conflict') : extra.events)
+      p.resolve(p.build(text, numbers.subarray(base + 2, base + STRIDE), extra))
     }
     this.#hold()
     if (this.#wire === null) this.#wait.poke()
@@ -148,39 +167,39 @@ class DurableBackend {
   }
 
   acquire(key, owner, ttlMs, meta, fingerprint, quiet) {
-    return this.#submit((c, numbers) => this.#answer(key, undefined, c, numbers), (id) => native.guardAcquire(this.#handle, id, key, owner, ttlMs, meta, fingerprint), quiet)
+    return this.#submit((text, numbers) => this.#answer(key, undefined, text, numbers), (id) => native.guardAcquire(this.#handle, id, key, owner, ttlMs, meta, fingerprint), quiet)
   }
 
   release(key, runId, statusIndex, error, result) {
-    return this.#submit((c, numbers) => this.#answer(key, runId, c, numbers), (id) => native.guardRelease(this.#handle, id, key, runId, statusIndex, error, result))
+    return this.#submit((text, numbers) => this.#answer(key, runId, text, numbers), (id) => native.guardRelease(this.#handle, id, key, runId, statusIndex, error, result))
   }
 
   outcome(key, runId) {
-    return this.#submit((c, numbers) => this.#answer(key, runId, c, numbers), (id) => native.guardOutcome(this.#handle, id, key, runId))
+    return this.#submit((text, numbers) => this.#answer(key, runId, text, numbers), (id) => native.guardOutcome(this.#handle, id, key, runId))
   }
 
   heartbeat(key, runId, ttlMs) {
-    return this.#submit((c, numbers) => this.#answer(key, runId, c, numbers), (id) => native.guardHeartbeat(this.#handle, id, key, runId, ttlMs))
+    return this.#submit((text, numbers) => this.#answer(key, runId, text, numbers), (id) => native.guardHeartbeat(this.#handle, id, key, runId, ttlMs))
   }
 
   approveRetry(key, approvedBy, reason) {
-    return this.#submit((c, numbers) => this.#answer(key, undefined, c, numbers), (id) => native.guardApproveRetry(this.#handle, id, key, approvedBy, reason))
+    return this.#submit((text, numbers) => this.#answer(key, undefined, text, numbers), (id) => native.guardApproveRetry(this.#handle, id, key, approvedBy, reason))
   }
 
   forceRelease(key, by, reason) {
-    return this.#submit((c, numbers) => this.#answer(key, undefined, c, numbers), (id) => native.guardForceRelease(this.#handle, id, key, by, reason))
+    return this.#submit((text, numbers) => this.#answer(key, undefined, text, numbers), (id) => native.guardForceRelease(this.#handle, id, key, by, reason))
   }
 
   /** A completion's answer (see lib/answers.js), after letting the key's waiting acquires in if the engine says they may try now. */
-  #answer(key, runId, c, numbers) {
-    const answer = decode(key, runId, undefined, c.text ?? '', numbers, this.guard)
+  #answer(key, runId, text, numbers) {
+    const answer = decode(key, runId, undefined, text ?? '', numbers, this.guard)
     if (letsWaitersIn(numbers)) this.letWaitersIn(key)
     if (endsARun(numbers)) this.runEnded(key)
     return answer
   }
 
   inspect(prefix, state, limit, after, counts = true) {
-    return this.#submit((c) => results.inspection(c.inspection), (id) => native.guardInspect(this.#handle, id, prefix, state, limit, after, counts), false, true)
+    return this.#submit((text, numbers, extra) => results.inspection(extra.inspection), (id) => native.guardInspect(this.#handle, id, prefix, state, limit, after, counts), false, true)
   }
 
   metrics(counts) {

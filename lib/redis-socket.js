@@ -134,7 +134,7 @@ class RedisSocket {
       // The connect time-out is over; calls sent while connecting are watched from now.
       this.#stopTimer()
     }
-    if (r.output !== undefined && r.output !== null) this.#socket.write(r.output)
+    if (r.output !== undefined && r.output !== null) this.#socket.write(r.output, 'latin1')
     // The timer runs only while calls await replies: a call sent after an idle
     // spell is given the whole time-out, not what an old timer had left.
     if (!r.busy) {

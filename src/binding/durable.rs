@@ -13,7 +13,7 @@ use napi::{Env, Status};
 use super::commands;
 use super::errors::{closed, store_error, Code, Result};
 use super::options::{Settings, StoreUrl};
-use super::replies::{inspect_out, BatchOut, CompletionOut, EventOut};
+use super::replies::{inspect_out, BatchOut, EventOut, ExtraOut, Text, STRIDE};
 use crate::answer;
 use crate::engine::{events_of, Command, Metrics};
 use crate::store::job::{Answer, Completion, Job, JobKind};
@@ -160,20 +160,26 @@ fn convert(
     metrics: &Mutex<Metrics>,
     with_events: bool,
 ) -> BatchOut {
-    let none = |id| CompletionOut {
-        id,
-        text: None,
+    let mut numbers = vec![0.0; batch.len() * STRIDE];
+    let mut texts = String::new();
+    let mut extras = Vec::new();
+    let extra = |index: usize| ExtraOut {
+        index: index as u32,
         inspection: None,
         error_code: None,
         error_message: None,
         events: None,
     };
-    let mut numbers = vec![0.0; batch.len() * answer::SLOTS];
-    let completions = batch
+    for (index, ((id, result), numbers)) in batch
         .into_iter()
-        .zip(numbers.chunks_exact_mut(answer::SLOTS))
-        .map(|((id, result), numbers)| match result {
-            Ok(Answer::Opened | Answer::Closed) => none(id),
+        .zip(numbers.chunks_exact_mut(STRIDE))
+        .enumerate()
+    {
+        let (head, slots) = numbers.split_at_mut(2);
+        head[0] = f64::from(id);
+        head[1] = -1.0;
+        match result {
+            Ok(Answer::Opened | Answer::Closed) => {}
             Ok(Answer::Executed { executed, key }) => {
                 let key = &key[namespace_len..];
                 metrics
@@ -181,45 +187,54 @@ fn convert(
                     .unwrap_or_else(PoisonError::into_inner)
                     .record(&executed.reply);
                 // Answers of durable stores carry everything: the batch does not know the calls.
-                let text = answer::encode(
+                if let Some(text) = answer::encode(
                     &executed.reply,
                     executed.now,
-                    numbers,
+                    slots,
                     answer::Known::default(),
-                );
+                ) {
+                    head[1] = if text.is_ascii() {
+                        text.len()
+                    } else {
+                        text.encode_utf16().count()
+                    } as f64;
+                    texts.push_str(&text);
+                }
                 let events = if with_events {
                     events_of(&executed.reply)
                 } else {
                     Vec::new()
                 };
-                CompletionOut {
-                    text,
-                    events: (!events.is_empty()).then(|| {
-                        events
-                            .into_iter()
-                            .map(|e| EventOut::new(e, key, executed.now))
-                            .collect()
-                    }),
-                    ..none(id)
+                if !events.is_empty() {
+                    extras.push(ExtraOut {
+                        events: Some(
+                            events
+                                .into_iter()
+                                .map(|e| EventOut::new(e, key, executed.now))
+                                .collect(),
+                        ),
+                        ..extra(index)
+                    });
                 }
             }
-            Ok(Answer::Inspected(found)) => CompletionOut {
+            Ok(Answer::Inspected(found)) => extras.push(ExtraOut {
                 inspection: Some(inspect_out(found)),
-                ..none(id)
-            },
+                ..extra(index)
+            }),
             Err(e) => {
                 let err = store_error(e);
-                CompletionOut {
+                extras.push(ExtraOut {
                     error_code: Some(err.status.as_ref().to_owned()),
                     error_message: Some(err.reason.clone()),
-                    ..none(id)
-                }
+                    ..extra(index)
+                });
             }
-        })
-        .collect();
+        }
+    }
     BatchOut {
-        completions,
         numbers: Float64Array::new(numbers),
+        texts: Text(texts),
+        extras: (!extras.is_empty()).then_some(extras),
     }
 }
 

@@ -1,7 +1,7 @@
 //! What crosses to JS besides answers to commands (those are `answer`'s):
 //! inspections, events, and a durable store's batches of completions.
 
-use napi::bindgen_prelude::Float64Array;
+use napi::bindgen_prelude::{check_status, sys, Float64Array, ToNapiValue, TypeName, ValueType};
 use napi_derive::napi;
 
 use crate::engine::{Event, EventKind, GuardInfo};
@@ -25,27 +25,68 @@ pub fn inspect_out(found: Inspection) -> InspectOut {
     }
 }
 
-/// A durable store's batch of answers. Each answer to a command has its
-/// numbers (see `answer`) at `SLOTS` × its index in `numbers`: one typed array
-/// for the batch, where a JS array per answer cost a native call per number
-/// (half of the JS thread's time with 64 calls in flight on Redis).
-#[napi(object)]
+/// A durable store's batch of answers, in as few JS values as carry it: per
+/// answer `STRIDE` numbers in `numbers` (its call's id, the length in UTF-16
+/// units of its strings in `texts` or -1 for none, then its `SLOTS` numbers:
+/// see `answer`), all answers' strings one after another in `texts`, and as
+/// objects in `extras` only the answers that carry more (an error, events, an
+/// inspection). An object per answer cost as much as the rest of a call's
+/// crossing; a JS array of numbers per answer, a native call per number.
+#[napi(object, object_from_js = false)]
 pub struct BatchOut {
-    pub completions: Vec<CompletionOut>,
     pub numbers: Float64Array,
+    #[napi(ts_type = "string")]
+    pub texts: Text,
+    pub extras: Option<Vec<ExtraOut>>,
 }
 
-/// One answer of a durable store's batch. Absent fields are left unset.
-#[napi(object)]
-pub struct CompletionOut {
-    pub id: u32,
-    /// An answer to a command: its strings (see `answer`).
-    pub text: Option<String>,
+/// Numbers per answer in a batch: its id, its strings' length, its slots.
+pub const STRIDE: usize = 2 + crate::answer::SLOTS;
+
+/// What an answer of a batch carries besides numbers and strings. Absent
+/// fields are left unset.
+#[napi(object, object_from_js = false)]
+pub struct ExtraOut {
+    /// The answer's place in the batch.
+    pub index: u32,
     pub inspection: Option<InspectOut>,
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     /// Only while the guard has event listeners, and only if there are any.
     pub events: Option<Vec<EventOut>>,
+}
+
+/// A string made Latin-1 when it is ASCII (V8 copies it without decoding UTF-8).
+pub struct Text(pub String);
+
+impl TypeName for Text {
+    fn type_name() -> &'static str {
+        "string"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::String
+    }
+}
+
+impl ToNapiValue for Text {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
+        if !val.0.is_ascii() {
+            // SAFETY: the caller's env, as given.
+            return unsafe { String::to_napi_value(env, val.0) };
+        }
+        let mut value = std::ptr::null_mut();
+        // SAFETY: creating a value in the current call's env from bytes it copies.
+        check_status!(unsafe {
+            sys::napi_create_string_latin1(
+                env,
+                val.0.as_ptr().cast(),
+                val.0.len() as isize,
+                &mut value,
+            )
+        })?;
+        Ok(value)
+    }
 }
 
 /// A guard as `inspect` lists it. Absent fields are left unset, not null:

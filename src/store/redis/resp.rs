@@ -34,13 +34,34 @@ impl<'a> Command<'a> {
     }
 
     pub fn int(&mut self, n: i64) -> &mut Self {
-        self.arg(n.to_string().as_bytes())
+        let mut digits = [0; 20];
+        self.arg(decimal(n, &mut digits))
     }
 }
 
 fn push_int(out: &mut Vec<u8>, n: i64) {
-    out.extend_from_slice(n.to_string().as_bytes());
+    let mut digits = [0; 20];
+    out.extend_from_slice(decimal(n, &mut digits));
     out.extend_from_slice(b"\r\n");
+}
+
+/// `n` in decimal, written into `buf` (no allocation: a call writes several).
+fn decimal(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
 }
 
 /// Why the bytes could not be read as RESP: the connection is of no further use.
@@ -122,6 +143,10 @@ mod tests {
         let mut out = Vec::new();
         Command::new(&mut out, 3).arg(b"SET").arg(b"k").int(-12);
         assert_eq!(out, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n-12\r\n");
+        for n in [0, 7, 10, -1, 1_795_705_810_340_000, i64::MAX, i64::MIN] {
+            let mut digits = [0; 20];
+            assert_eq!(decimal(n, &mut digits), n.to_string().as_bytes());
+        }
     }
 
     #[test]
