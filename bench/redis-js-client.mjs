@@ -1,13 +1,14 @@
-// The ceiling of a Redis client that runs on the JS thread alone: one socket,
-// RESP written and parsed here, no store thread and no hand-offs between threads.
-// It does the guard's server work and a share of its client work: each call
-// JSON-encodes a record of the store's size, and the calls in flight together go
-// out as one script call of up to `batch` keys, pipelined, as the Redis store
-// batches them: the script is the store's check-and-set itself (the stamp
-// expected, the claimed time, the new text and its expiry a key; read, compare,
-// write), so the server does the same work a key. It has no engine, no answers to build and no checks,
-// so it costs less than any complete guard: what a guard of this shape could
-// reach at most on this host, not a contender.
+// The ceiling of a Redis client written in JS that runs on the JS thread alone:
+// one socket, RESP written and parsed here, no store thread and no hand-offs
+// between threads. It does the guard's server work and a share of its client
+// work: each call JSON-encodes a record of the store's size, and the calls in
+// flight together go out as one script call of up to `batch` keys, pipelined,
+// as the Redis store batches them: the script is the store's check-and-set
+// itself (the stamp expected, the claimed time, the new text and its expiry a
+// key; read, compare, write), so the server does the same work a key. It has
+// no engine, no answers to build and no checks: what a guard of this shape
+// written in JS could reach at most on this host, not a contender. (The store
+// builds its records and RESP natively, and can pass it.)
 import fs from 'node:fs'
 import net from 'node:net'
 import { createHash } from 'node:crypto'

@@ -125,7 +125,7 @@ async function main() {
     const cpu = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]))
     const ratios = []
     // With many in flight, each round also times a client that is no guard (see
-    // redis-js-client.mjs): the ceiling of a client on the JS thread alone.
+    // redis-js-client.mjs): a client on the JS thread alone, in JS.
     const bare = []
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, pair] of Object.entries(contenders)) {
@@ -151,7 +151,7 @@ async function main() {
       const c = { client: median(bare.map((b) => b.clientUs)), server: median(bare.map((b) => b.serverUs)) }
       const rate = median(bare.map((b) => b.rate))
       console.log(`  JS-thread client, no engine ${fmt(rate).padStart(7)}   CPU a pair ${(c.client + c.server).toFixed(1)} µs (this process ${c.client.toFixed(1)}, redis-server ${c.server.toFixed(1)})`)
-      console.log(`    (no guard: the server's work of a pair and its records encoded, from the JS thread alone; a ceiling)`)
+      console.log(`    (no guard: the server's work of a pair, its records and RESP encoded in JS, from the JS thread alone)`)
       figure('redis.inFlight.jsThreadClient', { pairsPerSecond: rate, cpu: c, toRedlock: rate / median(rates['redlock on ioredis']) })
       bareCeiling = rate
     }
