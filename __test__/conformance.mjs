@@ -169,6 +169,32 @@ export function conformance(label, opts, open) {
     await g.close()
   })
 
+  test(`${label}: strings beyond ASCII, answered together, each in its own answer`, opts, async () => {
+    const g = await open()
+    const owners = ['alice', 'wéekly', '😀 bot', '日本語の所有者', 'plain']
+    const keys = ['k-ascii', 'k-é', 'k-😀', 'k-日本', 'k-last']
+    const runs = await Promise.all(keys.map((k, i) => g.acquire(k, { owner: owners[i], meta: { note: `méta ${owners[i]}` } })))
+    assert.deepEqual(runs.map((r) => [r.status, r.owner]), owners.map((o) => ['acquired', o]))
+    // Duplicates of every key in flight together: on a durable store, one batch of answers.
+    const dups = await Promise.all([...keys, ...keys].map((k) => g.acquire(k, { owner: 'someone else' })))
+    for (const [i, d] of dups.entries()) {
+      const r = runs[i % keys.length]
+      assert.deepEqual([d.status, d.key, d.runId, d.owner], ['already_running', keys[i % keys.length], r.runId, r.owner])
+    }
+    const errors = ['échec 😀', 'boom', '失敗しました']
+    await Promise.all(errors.map((error, i) => g.release(keys[i], runs[i].runId, 'failed', { error })))
+    const blocked = await Promise.all(keys.slice(0, 3).map((k) => g.acquire(k)))
+    assert.deepEqual(blocked.map((b) => [b.status, b.failedRunId, b.error]), errors.map((e, i) => ['awaiting_approval', runs[i].runId, e]))
+    const { guards } = await g.inspect()
+    const byKey = Object.fromEntries(guards.map((x) => [x.key, x]))
+    for (const [i, k] of keys.entries()) {
+      assert.equal(byKey[k].owner, owners[i])
+      assert.deepEqual(byKey[k].meta, { note: `méta ${owners[i]}` })
+      if (i < 3) assert.equal(byKey[k].error, errors[i])
+    }
+    await g.close()
+  })
+
   test(`${label}: a success is replayed within replayMs with its result, then the key is free`, opts, async () => {
     const g = await open({ replayMs: 1_500 })
     const report = { rows: 3, title: 'wéekly 😀', nested: [1, null, { ok: true }] }
