@@ -6,6 +6,7 @@ import { TaskGuard } from '../index.mjs'
 import redis from './redis-helpers.cjs'
 import helpers from './helpers.cjs'
 import { coreTests } from './redis-core.mjs'
+import { checkMixedBatch } from './mixed-batch.mjs'
 
 const { libfaketime, fakeTimeEnv } = helpers
 const opts = redis.redisTest()
@@ -81,6 +82,16 @@ test('redis: a value is the record with a stamp first, checked by its stamp; a v
   const inspected = await b.inspect()
   assert.equal(inspected.guards.find((g) => g.key === 'k')?.runId, mine.runId)
   for (const g of [a, b, c]) await g.close()
+})
+
+test('redis: answers with an error, with events and with neither, made together, each reach their own call', opts, async () => {
+  const cli = (...args) => spawnSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).stdout.trim()
+  const g = await TaskGuard.open({ store: server.url, namespace: 'mixed' })
+  const held = await g.acquire('held')
+  const other = await g.acquire('other', { owner: 'gateway-2' })
+  assert.equal(cli('SET', 'tg:{mixed/newer}', '{"v":2,"phase":"Idle","last_fence":0,"history":[],"updated_at":0}'), 'OK')
+  await checkMixedBatch(g, held, other, 'newer')
+  await g.close()
 })
 
 test('redis: inspect uses SCAN and pages through tens of thousands of guards', opts, async () => {

@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { TaskGuard } from '../index.mjs'
 import helpers from './sqlite-helpers.cjs'
+import { checkMixedBatch } from './mixed-batch.mjs'
 
 const { tempDir } = helpers
 
@@ -107,6 +108,18 @@ test('sqlite: while one call\'s answer is due the event loop keeps turning (an i
   await new Promise(setImmediate)
   await new Promise(setImmediate)
   assert.equal(immediates(), before, 'nothing due: the loop may sleep')
+  await g.close()
+})
+
+test('sqlite: answers with an error, with events and with neither, made together, each reach their own call', async () => {
+  const file = path.join(tempDir(), 'guards.db')
+  const g = await TaskGuard.open({ store: `sqlite:${file}` })
+  const held = await g.acquire('held')
+  const other = await g.acquire('other', { owner: 'gateway-2' })
+  const newer = await g.acquire('newer')
+  await g.release('newer', newer.runId)
+  helpers.sql(file, [`UPDATE guards SET record = replace(record, '{"v":1,', '{"v":2,') WHERE key = 'newer'`])
+  await checkMixedBatch(g, held, other, 'newer')
   await g.close()
 })
 
