@@ -238,7 +238,7 @@ export interface WireAddress {
 export interface WireIo {
   /** Answers, if any are ready. */
   batch?: BatchOut
-  /** Bytes to write, if any, as a Latin-1 string (see `Latin1`). */
+  /** Bytes to write, if any, as a Latin-1 string (see `replies::Latin1`). */
   output?: string
   /** The handshake has been answered: the connection is ready. */
   opened: boolean

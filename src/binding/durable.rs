@@ -13,7 +13,7 @@ use napi::{Env, Status};
 use super::commands;
 use super::errors::{closed, store_error, Code, Result};
 use super::options::{Settings, StoreUrl};
-use super::replies::{inspect_out, BatchOut, EventOut, ExtraOut, Text, STRIDE};
+use super::replies::{inspect_out, text, BatchOut, EventOut, ExtraOut, STRIDE};
 use crate::answer;
 use crate::engine::{events_of, Command, Metrics};
 use crate::store::job::{Answer, Completion, Job, JobKind};
@@ -233,7 +233,7 @@ fn convert(
     }
     BatchOut {
         numbers: Float64Array::new(numbers),
-        texts: Text(texts),
+        texts: text(texts),
         extras: (!extras.is_empty()).then_some(extras),
     }
 }

@@ -2,18 +2,14 @@
 //! drives it: where to connect, the handshake, and one call per socket event
 //! that takes what was read and gives the answers and what to write.
 
-use std::ptr::null_mut;
-
-use napi::bindgen_prelude::{
-    check_status, sys, Buffer, BufferSlice, ToNapiValue, TypeName, Unknown, ValueType,
-};
+use napi::bindgen_prelude::{Buffer, BufferSlice, Unknown};
 use napi_derive::napi;
 use redis::{ConnectionAddr, IntoConnectionInfo};
 
 use super::errors::{guarded, invalid, Result};
 use super::handle;
 use super::options::StoreUrl;
-use super::replies::BatchOut;
+use super::replies::{BatchOut, Latin1};
 
 /// Where and how to connect, from the store's URL.
 #[napi(object)]
@@ -33,7 +29,7 @@ pub struct WireAddress {
 pub struct WireIo {
     /// Answers, if any are ready.
     pub batch: Option<BatchOut>,
-    /// Bytes to write, if any, as a Latin-1 string (see `Latin1`).
+    /// Bytes to write, if any, as a Latin-1 string (see `replies::Latin1`).
     #[napi(ts_type = "string")]
     pub output: Option<Latin1>,
     /// The handshake has been answered: the connection is ready.
@@ -43,38 +39,6 @@ pub struct WireIo {
     /// The server broke the protocol or refused the handshake: the connection
     /// is of no further use (call `guardWireReset`).
     pub broken: Option<String>,
-}
-
-/// Bytes as a Latin-1 string, each byte one character, which
-/// `socket.write(s, 'latin1')` writes back as the same bytes. V8 copies a
-/// string's bytes once; a Buffer over native memory cost an external backing
-/// store and a finalizer each, ~3× as much for a call's few hundred bytes.
-pub struct Latin1(Vec<u8>);
-
-impl TypeName for Latin1 {
-    fn type_name() -> &'static str {
-        "string"
-    }
-
-    fn value_type() -> ValueType {
-        ValueType::String
-    }
-}
-
-impl ToNapiValue for Latin1 {
-    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
-        let mut value = null_mut();
-        // SAFETY: creating a value in the current call's env from bytes it copies.
-        check_status!(unsafe {
-            sys::napi_create_string_latin1(
-                env,
-                val.0.as_ptr().cast(),
-                val.0.len() as isize,
-                &mut value,
-            )
-        })?;
-        Ok(value)
-    }
 }
 
 /// A new connection: its address and handshake (the wire forgets the last one's state).
