@@ -9,12 +9,12 @@
 const native = require('./native')
 const results = require('./results')
 const { decode, letsWaitersIn, endsARun, SLOTS } = require('./answers')
-
-/** Numbers per answer in a batch: its id, its strings' length, its SLOTS. */
-const STRIDE = 2 + SLOTS
 const { codedError, fromNative } = require('./errors')
 const { AnswerWait } = require('./answer-wait')
 const { RedisSocket } = require('./redis-socket')
+
+/** Numbers per answer in a batch (replies.rs, STRIDE): its call's id, its strings' length, its SLOTS. */
+const STRIDE = 2 + SLOTS
 
 const OPEN_ID = 0
 const CLOSED_ID = 0xffff_ffff

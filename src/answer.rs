@@ -111,17 +111,10 @@ pub struct Known {
 }
 
 /// Writes `reply` (answered at `now`, on its times' clock) into `out`, which
-/// holds at least `SLOTS` numbers; returns its strings, joined, if it has any.
-/// What the caller `known`s is left out (length -1): the decoder takes the
-/// caller's.
-pub fn encode(reply: &Reply, now: i64, out: &mut [f64], known: Known) -> Option<String> {
-    let mut text = String::new();
-    encode_into(reply, now, out, known, &mut text);
-    (!text.is_empty()).then_some(text)
-}
-
-/// As `encode`, the strings written into `text` (cleared first): the memory
-/// store answers on the JS thread from buffers it reuses, allocating nothing.
+/// holds at least `SLOTS` numbers, and its strings, joined, into `text`
+/// (cleared first; empty if it has none): callers answer from buffers they
+/// reuse, allocating nothing. What the caller `known`s is left out (length
+/// -1): the decoder takes the caller's.
 pub fn encode_into(reply: &Reply, now: i64, out: &mut [f64], known: Known, text: &mut String) {
     text.clear();
     out[LETS_WAITERS_IN] = f64::from(u8::from(reply.lets_waiters_in()));
@@ -332,16 +325,15 @@ mod tests {
             owner: Some("gäteway-😀".into()),
             attempt: 1,
         };
-        let text = encode(
+        let mut text = String::new();
+        encode_into(
             &Reply::Acquire(AcquireReply::AlreadyRunning(run)),
             0,
             &mut out,
             Known::default(),
+            &mut text,
         );
-        assert_eq!(
-            text.unwrap(),
-            "0189f7a2-3b4c-7d5e-8f60-123456789abcgäteway-😀"
-        );
+        assert_eq!(text, "0189f7a2-3b4c-7d5e-8f60-123456789abcgäteway-😀");
         // As JS counts it: "gäteway-😀".length is 10.
         assert_eq!((out[RUN_ID_LENGTH], out[OWNER_LENGTH]), (36.0, 10.0));
         assert_eq!((out[STATUS], out[RETRY_IN_MS]), (ALREADY_RUNNING, 2.0));

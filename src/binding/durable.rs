@@ -162,6 +162,8 @@ fn convert(
 ) -> BatchOut {
     let mut numbers = vec![0.0; batch.len() * STRIDE];
     let mut texts = String::new();
+    // One answer's strings, before they join the batch's.
+    let mut one = String::new();
     let mut extras = Vec::new();
     let extra = |index: usize| ExtraOut {
         index: index as u32,
@@ -187,18 +189,21 @@ fn convert(
                     .unwrap_or_else(PoisonError::into_inner)
                     .record(&executed.reply);
                 // Answers of durable stores carry everything: the batch does not know the calls.
-                if let Some(text) = answer::encode(
+                answer::encode_into(
                     &executed.reply,
                     executed.now,
                     slots,
                     answer::Known::default(),
-                ) {
-                    head[1] = if text.is_ascii() {
-                        text.len()
+                    &mut one,
+                );
+                if !one.is_empty() {
+                    // JS cuts the batch's string in UTF-16 units.
+                    head[1] = if one.is_ascii() {
+                        one.len()
                     } else {
-                        text.encode_utf16().count()
+                        one.encode_utf16().count()
                     } as f64;
-                    texts.push_str(&text);
+                    texts.push_str(&one);
                 }
                 let events = if with_events {
                     events_of(&executed.reply)
