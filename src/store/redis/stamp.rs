@@ -49,19 +49,17 @@ fn stamp_of(text: &[u8]) -> Option<[u8; LEN]> {
     well_formed.then_some(stamp)
 }
 
-/// `rec`'s text with a new stamp first, and that stamp.
-pub fn stamped(rec: &Record) -> (String, [u8; LEN]) {
+/// `rec`'s text with a new stamp first.
+pub fn stamped(rec: &Record) -> String {
     let mut out = Vec::with_capacity(1024);
     let random: u64 = rand::random();
     out.extend_from_slice(HEAD);
     out.extend_from_slice(format!("{random:016x}\"").as_bytes());
-    let stamp: [u8; LEN] = out[..].try_into().expect("a stamp is LEN bytes");
     codec::encode_into(&mut out, rec);
     // The record's own opening brace becomes the comma after the stamp.
     debug_assert_eq!(out[LEN], b'{');
     out[LEN] = b',';
-    let text = String::from_utf8(out).expect("serde_json writes UTF-8");
-    (text, stamp)
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 #[cfg(test)]
@@ -71,13 +69,13 @@ mod tests {
     #[test]
     fn a_stamped_text_decodes_as_the_record_and_is_checked_by_its_stamp() {
         let rec = Record::default();
-        let (text, stamp) = stamped(&rec);
+        let text = stamped(&rec);
         assert!(text.starts_with("{\"w\":\""), "{text}");
-        assert_eq!(&text.as_bytes()[..LEN], &stamp);
+        let stamp: [u8; LEN] = text.as_bytes()[..LEN].try_into().unwrap();
         assert_eq!(codec::decode("k", &text).unwrap(), rec);
         assert_eq!(Expected::of(Some(text.clone())), Expected::Stamp(stamp));
         // Drawn afresh each write, even of the same record.
-        assert_ne!(stamped(&rec).1, stamp);
+        assert_ne!(stamped(&rec).as_bytes()[..LEN], stamp);
         // The text less its stamp is the codec's own.
         assert_eq!(format!("{{{}", &text[LEN + 1..]), codec::encode(&rec));
     }

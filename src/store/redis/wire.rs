@@ -132,7 +132,7 @@ fn step(
     if !applied.changed && from_server {
         return Step::Done(applied.reply);
     }
-    let new_text = applied.changed.then(|| stamp::stamped(&rec).0);
+    let new_text = applied.changed.then(|| stamp::stamped(&rec));
     // Idle records are history only: they expire; anything else never does.
     let expire_ms = if rec.is_idle() {
         policy.retention_ms.max(1)
