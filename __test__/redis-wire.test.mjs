@@ -100,3 +100,18 @@ test('redis: calls on a key wait for the answer of one that writes it, so a burs
   assert.equal(again.status, 'acquired')
   await g.close()
 })
+
+test('redis: calls made in one turn past what one write takes go out in several, each answered', { ...opts, timeout: 30_000 }, async (t) => {
+  const server = await redis.startRedis()
+  t.after(() => server.stop())
+  const g = await TaskGuard.open({ store: server.url })
+  await g.acquire('warm')
+  // ~40 MB of checks in one turn: a write takes at most ~16 MB (src/store/redis/wire.rs, MAX_OUTPUT).
+  const meta = { pad: 'x'.repeat(700) }
+  const answers = await Promise.all(Array.from({ length: 40_000 }, (_, i) => g.acquire(`k${i}`, { meta })))
+  assert.equal(answers.filter((a) => a.status === 'acquired').length, 40_000)
+  assert.equal(new Set(answers.map((a) => a.runId)).size, 40_000)
+  const info = spawnSync('redis-cli', ['-p', String(server.port), 'DBSIZE'], { encoding: 'utf8' }).stdout.trim()
+  assert.equal(Number(info), 40_001)
+  await g.close()
+})

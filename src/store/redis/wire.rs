@@ -29,6 +29,11 @@ const MAX_BATCH: usize = 16;
 /// Cached records beyond this are dropped wholesale: the cache is only a guess.
 const MAX_CACHED: usize = 100_000;
 
+/// Bytes one `output` gives at most (one batch past it at most); what is left
+/// goes with the next, when replies come. A write crosses to JS as one string,
+/// which V8 caps at ~512 MiB: a burst of ~700k calls in one turn would not fit.
+const MAX_OUTPUT: usize = 16 << 20;
+
 /// A record as this guard last saw it on the server: what a write is checked
 /// against (its stamp), and what its text decodes to (kept decoded: decoding
 /// was a quarter of the store's work per call).
@@ -346,7 +351,8 @@ impl Wire {
         }
     }
 
-    /// The bytes of every command waiting to be sent (empty: none).
+    /// The bytes of commands waiting to be sent, up to about `MAX_OUTPUT`
+    /// (empty: none). The rest goes with a later call (replies are due).
     pub fn output(&mut self) -> Vec<u8> {
         // Sized for what is queued, so it is not grown (and copied) call by call.
         let size: usize = self.to_read.len() * 128
@@ -363,15 +369,20 @@ impl Wire {
                         + cas.write.as_ref().map_or(0, |w| w.0.len())
                 })
                 .sum::<usize>();
-        let mut out = Vec::with_capacity(size + 128);
-        for call in std::mem::take(&mut self.to_read) {
+        let mut out = Vec::with_capacity(size.min(MAX_OUTPUT) + 128);
+        let mut queued_reads = std::mem::take(&mut self.to_read).into_iter();
+        for call in queued_reads.by_ref() {
             scripts::write_read(&mut out, &call.redis_key, self.read_loaded);
             self.sent.push_back(Sent::Read(call));
+            if out.len() >= MAX_OUTPUT {
+                break;
+            }
         }
+        self.to_read = queued_reads.collect();
         // Taken from the front a batch at a time, each moved once (splitting the
         // rest off instead moved all that was left for every batch).
         let mut queued = std::mem::take(&mut self.to_check).into_iter();
-        loop {
+        while out.len() < MAX_OUTPUT {
             let batch: Vec<Checking> = queued.by_ref().take(self.max_batch).collect();
             if batch.is_empty() {
                 break;
@@ -379,6 +390,7 @@ impl Wire {
             scripts::write_check_and_set(&mut out, batch.iter().map(|c| &c.cas), self.check_loaded);
             self.sent.push_back(Sent::Check(batch));
         }
+        self.to_check = queued.collect();
         if !out.is_empty() && self.taken.len() <= 1 {
             awake::stay_awake(awake::WAIT);
         }
@@ -599,5 +611,58 @@ impl Wire {
     /// Whether any call taken is not yet answered.
     pub fn busy(&self) -> bool {
         !self.taken.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Acquire;
+
+    #[test]
+    fn a_burst_goes_out_in_writes_of_about_max_output_each_in_order() {
+        let mut wire = Wire::new(Policy::default());
+        // The server's time is not known yet: every call reads its key first.
+        let calls = 2 * MAX_OUTPUT / 100;
+        for id in 0..calls as u32 {
+            let acquire = Command::Acquire(Acquire {
+                owner: None,
+                ttl_ms: None,
+                meta: None,
+                fingerprint: None,
+            });
+            wire.command(id, format!("key-{id}"), acquire);
+        }
+        let mut writes = Vec::new();
+        loop {
+            let out = wire.output();
+            if out.is_empty() {
+                break;
+            }
+            assert!(
+                out.len() < MAX_OUTPUT + 1024,
+                "{} bytes in one write",
+                out.len()
+            );
+            writes.push(out);
+        }
+        assert!(writes.len() >= 2, "{} writes", writes.len());
+        let sent: Vec<&str> = wire
+            .sent
+            .iter()
+            .map(|s| match s {
+                Sent::Read(call) => call.key.as_str(),
+                _ => panic!("only reads were queued"),
+            })
+            .collect();
+        let expected: Vec<String> = (0..calls).map(|id| format!("key-{id}")).collect();
+        assert_eq!(sent, expected, "every call sent once, in order");
+        // And the bytes hold one script call a call: none lost between writes.
+        let joined = writes.concat();
+        let scripts = joined
+            .windows(10)
+            .filter(|w| *w == b"$4\r\nEVAL\r\n")
+            .count();
+        assert_eq!(scripts, calls);
     }
 }
