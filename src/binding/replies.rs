@@ -78,16 +78,24 @@ impl TypeName for Latin1 {
 impl ToNapiValue for Latin1 {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> napi::Result<sys::napi_value> {
         let mut value = std::ptr::null_mut();
-        // SAFETY: creating a value in the current call's env from bytes it copies.
-        check_status!(unsafe {
-            sys::napi_create_string_latin1(
-                env,
-                val.0.as_ptr().cast(),
-                val.0.len() as isize,
-                &mut value,
-            )
-        })?;
+        // SAFETY: the caller's env, as given.
+        check_status!(unsafe { latin1_value(env, &val.0, &mut value) })?;
         Ok(value)
+    }
+}
+
+/// `bytes` as a Latin-1 string (see `Latin1`) in `value`; the status N-API gives.
+///
+/// # Safety
+/// `env` must be the env of the current call.
+pub unsafe fn latin1_value(
+    env: sys::napi_env,
+    bytes: &[u8],
+    value: &mut sys::napi_value,
+) -> sys::napi_status {
+    // SAFETY: as the caller promises; the bytes are copied.
+    unsafe {
+        sys::napi_create_string_latin1(env, bytes.as_ptr().cast(), bytes.len() as isize, value)
     }
 }
 
